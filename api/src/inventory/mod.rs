@@ -1,0 +1,1 @@
+//! Nodes, groups and inheritance (being written).
