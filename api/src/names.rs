@@ -191,7 +191,9 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert!(validate_name(NameKind::Node, "r1u2.cluster-a_x").is_ok());
-        for bad in ["", "-n1", "n 1", "n[1]", "n,1", "a=b", "~n", "n:1", "n+1", "é"] {
+        for bad in [
+            "", "-n1", "n 1", "n[1]", "n,1", "a=b", "~n", "n:1", "n+1", "é",
+        ] {
             assert!(validate_name(NameKind::Node, bad).is_err(), "{bad:?}");
         }
         let err = validate_name(NameKind::Group, "rack 1").unwrap_err();

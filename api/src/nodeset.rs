@@ -12,10 +12,24 @@
 pub type NodeId = u32;
 
 /// A set of [`NodeId`]s.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct NodeSet {
     words: Vec<u64>,
 }
+
+// Equality is by members: operations may leave trailing zero words behind,
+// so the word vectors of equal sets can differ in length.
+impl PartialEq for NodeSet {
+    fn eq(&self, other: &Self) -> bool {
+        let (short, long) = if self.words.len() <= other.words.len() {
+            (&self.words, &other.words)
+        } else {
+            (&other.words, &self.words)
+        };
+        long[..short.len()] == short[..] && long[short.len()..].iter().all(|&w| w == 0)
+    }
+}
+impl Eq for NodeSet {}
 
 impl std::fmt::Debug for NodeSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,6 +183,12 @@ mod tests {
         let mut e = a.clone();
         e.intersect_with(&NodeSet::new());
         assert!(e.is_empty());
+        // Equal members, different word counts.
+        let mut shrunk = u.clone();
+        shrunk.difference_with(&[300].into_iter().collect());
+        assert_eq!(shrunk, [1, 2, 3, 64, 200].into_iter().collect::<NodeSet>());
+        assert_ne!(shrunk, u);
+        assert_eq!(NodeSet::new(), e);
     }
 
     #[test]
