@@ -77,8 +77,25 @@ fn main() {
         )
     });
     let all = inv.expand("everything").expect("all");
-    report("abbreviate all nodes (n[1:100000])", 5, || {
+    report("abbreviate all nodes (-> everything)", 5, || {
         black_box(inv.abbreviate(&all).len())
+    });
+    let odd = inv.expand("n[1-100000:2],-rack7").expect("odd");
+    let text = inv.abbreviate(&odd);
+    println!(
+        "    (n[1-100000:2],-rack7 abbreviates to {} characters)",
+        text.len()
+    );
+    report("abbreviate n[1-100000:2],-rack7", 5, || {
+        black_box(inv.abbreviate(&odd).len())
+    });
+    report("nodedefine n[1-100000] groups=compute", 3, || {
+        let mut fresh = Inventory::default();
+        let a = |s: &str| Assignment::parse(s).expect("assignment");
+        let attrs = [a("console.method=ipmi"), a("location.u={(n1-1)%40+1}")];
+        fresh.define_group("compute", &attrs).expect("group");
+        let define = fresh.define_nodes_range("n[1-100000]", &[a("groups=compute")]);
+        black_box(define.expect("define").changed)
     });
 }
 

@@ -167,12 +167,7 @@ impl Inventory {
 
     /// Live ids of a set in natural order; an empty set is refused.
     pub(super) fn ids_in_order(&self, set: &NodeSet) -> Result<Vec<NodeId>, InventoryError> {
-        let ids: Vec<NodeId> = self
-            .order
-            .iter()
-            .copied()
-            .filter(|&id| set.contains(id))
-            .collect();
+        let ids = self.ids_of(set);
         if ids.is_empty() {
             return Err(InventoryError::EmptyRange);
         }
@@ -331,6 +326,12 @@ impl Inventory {
             warnings,
             changed: 0,
         }
+    }
+
+    /// Live ids of a set, in natural order.
+    pub(super) fn ids_of(&self, set: &NodeSet) -> Vec<NodeId> {
+        let ids = self.order.iter().copied();
+        ids.filter(|&id| set.contains(id)).collect()
     }
 
     /// Sets a node's explicit groups, keeping the member index in step.

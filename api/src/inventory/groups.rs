@@ -114,16 +114,8 @@ impl Inventory {
             return Err(InventoryError::Everything("removed"));
         }
         let members = self.static_members(gid);
-        for &id in &members {
-            let groups = self
-                .node(id)
-                .groups
-                .iter()
-                .copied()
-                .filter(|&g| g != gid)
-                .collect();
-            self.replace_groups(id, groups);
-        }
+        let set = self.group(gid).members.clone();
+        self.leave(gid, &set);
         if let Some(g) = self.groups.get_mut(gid as usize).and_then(Option::take) {
             self.group_ids.remove(&g.name);
         }
@@ -150,12 +142,7 @@ impl Inventory {
 
     /// Static members in natural order (every node for `everything`).
     pub(super) fn static_members(&self, gid: GroupId) -> Vec<NodeId> {
-        let g = self.group(gid);
-        self.order
-            .iter()
-            .copied()
-            .filter(|&id| g.members.contains(id))
-            .collect()
+        self.ids_of(&self.group(gid).members)
     }
 
     /// Dynamic groups whose noderange mentions `name` as a whole atom.
@@ -328,14 +315,6 @@ impl Inventory {
                 .collect();
             self.replace_groups(id, groups);
         }
-    }
-
-    fn ids_of(&self, set: &NodeSet) -> Vec<NodeId> {
-        self.order
-            .iter()
-            .copied()
-            .filter(|&id| set.contains(id))
-            .collect()
     }
 }
 

@@ -85,6 +85,8 @@ struct Slot {
     origin: Origin,
     /// `true`: `value` is the error of a broken expression.
     broken: bool,
+    /// `true`: derived from an expression (blame looks up its source).
+    expr: bool,
     value: Arc<str>,
 }
 
@@ -95,7 +97,7 @@ struct Node {
     groups: Vec<GroupId>,
     /// Own values, sorted by key.
     own: Vec<(AttrKey, Stored)>,
-    /// Effective values, sorted by key (materialised by `resolve`).
+    /// Effective values in attribute name order (materialised by `resolve`).
     view: Vec<Slot>,
 }
 
@@ -122,6 +124,11 @@ pub struct Inventory {
     group_ids: BTreeMap<Arc<str>, GroupId>,
     attr_names: Vec<Arc<str>>,
     attr_keys: HashMap<Arc<str>, AttrKey>,
+    /// Position of each interned name in name order, indexed by key. Views
+    /// are kept in this order so listings need no sorting; interning a new
+    /// name never changes the relative order of existing ones, so stored
+    /// views stay sorted.
+    attr_rank: Vec<u32>,
     limits: Limits,
 }
 
@@ -194,6 +201,7 @@ impl Inventory {
             group_ids,
             attr_names: Vec::new(),
             attr_keys: HashMap::new(),
+            attr_rank: Vec::new(),
             limits,
         };
         inv.intern("groups");
@@ -271,9 +279,7 @@ impl Inventory {
     pub fn node_values(&self, node: &str) -> Option<Vec<Value<'_>>> {
         let id = *self.node_ids.get(node)?;
         let n = self.node(id);
-        let mut v: Vec<Value<'_>> = n.view.iter().map(|s| self.value_of(n, s)).collect();
-        v.sort_by(|a, b| a.name.cmp(b.name));
-        Some(v)
+        Some(n.view.iter().map(|s| self.value_of(n, s)).collect())
     }
 
     /// One effective attribute of a node (canonical name); `None` when the
@@ -282,7 +288,7 @@ impl Inventory {
         let id = *self.node_ids.get(node)?;
         let key = *self.attr_keys.get(canonical)?;
         let n = self.node(id);
-        let slot = find_slot(&n.view, key)?;
+        let slot = self.find_slot(&n.view, key)?;
         Some(self.value_of(n, slot))
     }
 
@@ -326,10 +332,11 @@ impl Inventory {
 
     fn value_of<'a>(&'a self, n: &'a Node, s: &'a Slot) -> Value<'a> {
         let (inherited_from, stored) = match s.origin {
-            Origin::Own => (None, find_stored(&n.own, s.key)),
+            Origin::Own => (None, s.expr.then(|| find_stored(&n.own, s.key)).flatten()),
             Origin::Group(g) => {
                 let g = self.group(g);
-                (Some(g.name.as_ref()), find_stored(&g.attrs, s.key))
+                let stored = s.expr.then(|| find_stored(&g.attrs, s.key)).flatten();
+                (Some(g.name.as_ref()), stored)
             }
         };
         let expression = match stored {
@@ -375,14 +382,27 @@ impl Inventory {
         let name: Arc<str> = Arc::from(canonical);
         self.attr_names.push(name.clone());
         self.attr_keys.insert(name, k);
+        let mut by_name: Vec<usize> = (0..self.attr_names.len()).collect();
+        by_name.sort_by(|&a, &b| self.attr_names[a].cmp(&self.attr_names[b]));
+        self.attr_rank = vec![0; by_name.len()];
+        for (rank, key) in by_name.into_iter().enumerate() {
+            self.attr_rank[key] = rank as u32;
+        }
         k
     }
-}
 
-fn find_slot(view: &[Slot], key: AttrKey) -> Option<&Slot> {
-    view.binary_search_by_key(&key, |s| s.key)
-        .ok()
-        .map(|i| &view[i])
+    fn rank(&self, key: AttrKey) -> u32 {
+        self.attr_rank
+            .get(key.0 as usize)
+            .copied()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// The slot of `key` in a view. Views hold a few dozen slots, where a
+    /// linear scan of keys beats a binary search through ranks.
+    fn find_slot<'a>(&self, view: &'a [Slot], key: AttrKey) -> Option<&'a Slot> {
+        view.iter().find(|s| s.key == key)
+    }
 }
 
 fn find_stored(attrs: &[(AttrKey, Stored)], key: AttrKey) -> Option<&Stored> {
@@ -444,7 +464,7 @@ impl Universe for Inventory {
         let Some(Some(n)) = self.nodes.get(id as usize) else {
             return None;
         };
-        let slot = find_slot(&n.view, key)?;
+        let slot = self.find_slot(&n.view, key)?;
         (!slot.broken).then_some(slot.value.as_ref())
     }
 }

@@ -57,7 +57,7 @@ impl Inventory {
         let mut view: Vec<Slot> = merged
             .iter()
             .zip(states)
-            .map(|((key, origin, _), state)| {
+            .map(|((key, origin, stored), state)| {
                 let (broken, value) = match state {
                     State::Done(Ok(v)) => (false, v),
                     State::Done(Err(e)) => (true, e),
@@ -68,11 +68,13 @@ impl Inventory {
                     key: *key,
                     origin: *origin,
                     broken,
+                    expr: matches!(stored, Stored::Expr(_)),
                     value,
                 }
             })
             .collect();
-        self.insert_groups_slot(node, &mut view);
+        view.push(self.groups_slot(node));
+        view.sort_unstable_by_key(|s| self.rank(s.key));
         view
     }
 
@@ -109,22 +111,19 @@ impl Inventory {
 
     /// `groups` shows as an attribute (`compute,gpu,everything`) so that
     /// listings and filters (`groups=~gpu`) see it like any other.
-    fn insert_groups_slot(&self, node: &Node, view: &mut Vec<Slot>) {
+    fn groups_slot(&self, node: &Node) -> Slot {
         let mut text = String::new();
         for &g in &node.groups {
             text.push_str(&self.group(g).name);
             text.push(',');
         }
         text.push_str(super::EVERYTHING);
-        let slot = Slot {
+        Slot {
             key: GROUPS_KEY,
             origin: Origin::Own,
             broken: false,
+            expr: false,
             value: Arc::from(text),
-        };
-        match view.binary_search_by_key(&GROUPS_KEY, |s| s.key) {
-            Ok(i) => view[i] = slot,
-            Err(i) => view.insert(i, slot),
         }
     }
 }

@@ -453,3 +453,111 @@ fn node_listing_is_sorted_and_complete() {
     assert!(inv.node_values("nosuch").is_none());
     assert_eq!(inv.group_values("g").unwrap()[0].value, "1");
 }
+
+impl Inventory {
+    /// Internal consistency: the member index equals the nodes' `groups`,
+    /// the order is natural and complete, views hold every own value.
+    fn assert_consistent(&self) {
+        let mut names: Vec<&str> = self.node_names().collect();
+        let sorted = {
+            let mut s = names.clone();
+            crate::names::natural_sort(&mut s);
+            s
+        };
+        assert_eq!(names, sorted, "order is not natural");
+        names.dedup();
+        assert_eq!(names.len(), self.node_ids.len(), "order and index disagree");
+        for (gid, g) in self.groups.iter().enumerate() {
+            let Some(g) = g else { continue };
+            for &id in &self.order {
+                let n = self.node(id);
+                let member =
+                    gid as GroupId == EVERYTHING_ID || n.groups.contains(&(gid as GroupId));
+                assert_eq!(g.members.contains(id), member, "{} in {}", n.name, g.name);
+            }
+        }
+        for &id in &self.order {
+            let n = self.node(id);
+            for (k, _) in &n.own {
+                let slot = self.find_slot(&n.view, *k).expect("own value in view");
+                assert_eq!(slot.origin, Origin::Own);
+            }
+        }
+    }
+}
+
+mod random_edits {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn edit() -> impl Strategy<Value = String> {
+        let range = prop::sample::select(vec![
+            "n[1-4]",
+            "n1",
+            "n2,n3",
+            "g1",
+            "g2",
+            "dyn",
+            "n[1-6],-n2",
+            "location.rack=1",
+            "everything",
+            "nosuch",
+            "n[",
+        ]);
+        let group = prop::sample::select(vec!["g1", "g2", "dyn", "everything", "nosuch"]);
+        let assignment = prop::sample::select(vec![
+            "location.rack=1",
+            "location.rack=",
+            "location.rack={n1}",
+            "info.note={location.rack}x",
+            "groups=g1",
+            "groups,=g2",
+            "groups^=g1",
+            "groups=g1,g2",
+            "location.rck=1",
+            "net.mgt.switch=n1",
+            "info.note={n9}",
+            "nodes=n[1-3]",
+            "nodes,=n4",
+            "noderange=g1,-n1",
+            "noderange=",
+            "console.method=ipmi",
+            "console.method=bad",
+            "net.*switch=x",
+        ]);
+        let clearable = prop::sample::select(vec![
+            "location.rack",
+            "groups",
+            "net.*",
+            "nodes",
+            "noderange",
+        ]);
+        prop_oneof![
+            (range.clone(), assignment.clone()).prop_map(|(r, a)| format!("define {r} {a}")),
+            (range.clone(), assignment.clone()).prop_map(|(r, a)| format!("set {r} {a}")),
+            (group.clone(), assignment.clone()).prop_map(|(g, a)| format!("group {g} {a}")),
+            (group.clone(), assignment).prop_map(|(g, a)| format!("gset {g} {a}")),
+            (range.clone(), clearable.clone()).prop_map(|(r, c)| format!("clear {r} {c}")),
+            (group.clone(), clearable).prop_map(|(g, c)| format!("gclear {g} {c}")),
+            group.prop_map(|g| format!("rmgroup {g}")),
+            range.prop_map(|r| format!("rm {r}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn edits_never_panic_and_refusals_change_nothing(edits in prop::collection::vec(edit(), 1..30)) {
+            let mut inv = Inventory::default();
+            for line in &edits {
+                let before = inv.dump();
+                if run(&mut inv, line).is_err() {
+                    prop_assert_eq!(&inv.dump(), &before, "{} changed the inventory", line);
+                }
+                inv.assert_consistent();
+            }
+            let (back, _) = Inventory::from_dump(&inv.dump(), Limits::default()).expect("reload");
+            prop_assert_eq!(back.dump(), inv.dump());
+        }
+    }
+}
