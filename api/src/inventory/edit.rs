@@ -311,15 +311,24 @@ impl Inventory {
             }
         }
         self.refresh_all(ids.iter().copied());
+        // Ordered by group name, not id: ids differ between a member that
+        // built its inventory edit by edit and one restored from a snapshot,
+        // and answers must be identical on every member.
+        let by_name = |m: BTreeMap<GroupId, Vec<NodeId>>| {
+            let mut v: Vec<(Arc<str>, Vec<NodeId>)> = m
+                .into_iter()
+                .map(|(g, n)| (self.group(g).name.clone(), n))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
         let mut warnings = Vec::new();
-        for (g, nodes) in already {
+        for (group, nodes) in by_name(already) {
             let who = self.abbreviate_ids(&nodes);
-            let group = &self.group(g).name;
             warnings.push(format!("{who} already in group {group}; left as is"));
         }
-        for (g, nodes) in missing {
+        for (group, nodes) in by_name(missing) {
             let who = self.abbreviate_ids(&nodes);
-            let group = &self.group(g).name;
             warnings.push(format!("{who} not in group {group}; nothing to remove"));
         }
         Outcome {
@@ -429,8 +438,17 @@ impl Inventory {
                 }
             }
         }
+        // Ordered by names (see apply_node_ops for why not by ids).
+        let by_name = |m: BTreeMap<(AttrKey, GroupId), Vec<NodeId>>| {
+            let mut v: Vec<((AttrKey, GroupId), Vec<NodeId>)> = m.into_iter().collect();
+            v.sort_by(|((ka, ga), _), ((kb, gb), _)| {
+                (self.attr_name(*ka), &self.group(*ga).name)
+                    .cmp(&(self.attr_name(*kb), &self.group(*gb).name))
+            });
+            v
+        };
         let mut out = Vec::new();
-        for ((k, g), nodes) in now_inherited {
+        for ((k, g), nodes) in by_name(now_inherited) {
             let (attr, who, group) = (
                 self.attr_name(k),
                 self.abbreviate_ids(&nodes),
@@ -440,7 +458,7 @@ impl Inventory {
                 "{attr} on {who} is now inherited from group {group}; set {attr}= to blank it"
             ));
         }
-        for ((k, g), nodes) in only_inherited {
+        for ((k, g), nodes) in by_name(only_inherited) {
             let (attr, who, group) = (
                 self.attr_name(k),
                 self.abbreviate_ids(&nodes),
