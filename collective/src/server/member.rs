@@ -1,0 +1,309 @@
+//! The running member: one composition root that every service holds an
+//! `Arc` of, and the two paths everything goes through — writes (to the
+//! leader, forwarded once if we are not it) and reads (linearizable through
+//! the leader's read index, or local).
+//!
+//! Quorum loss must never hang a caller: every write and linearizable read
+//! has a deadline ([`QUORUM_DEADLINE`]), after which the caller gets
+//! `collective has no quorum (N of M voters reachable)` with N counted by
+//! asking each voter directly.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cohort_proto::peer_client::PeerClient;
+use cohort_proto::{PeerStatusRequest, RAFT_WIRE_VERSION, RaftMessage, ReadIndexRequest};
+use cohort_state::{ClientId, Command, Request, RequestV1, Response, State};
+use cohort_store::{ClientWriteError, MemberNode, NodeId, Raft, RaftError, StateHandle};
+use openraft::error::CheckIsLeaderError;
+use tokio::time::{Instant, sleep, timeout, timeout_at};
+
+use super::dial::Dialer;
+use super::wire;
+use crate::config::ServeConfig;
+use crate::identity::{DataKey, MemberIdentity, TrustTable};
+
+/// How long a write or linearizable read may wait for a quorum.
+pub const QUORUM_DEADLINE: Duration = Duration::from_secs(4);
+/// How long a voter has to answer a reachability probe.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// What a member is that never changes while it runs.
+pub struct Base {
+    pub name: String,
+    pub raft_id: NodeId,
+    pub config: ServeConfig,
+    pub identity: Arc<MemberIdentity>,
+    pub trust: TrustTable,
+    pub dialer: Dialer,
+}
+
+/// Everything a running member is made of.
+pub struct Member {
+    pub name: String,
+    pub raft_id: NodeId,
+    pub config: ServeConfig,
+    pub identity: Arc<MemberIdentity>,
+    pub trust: TrustTable,
+    pub dialer: Dialer,
+    /// Raft and the state it drives. Swapped as a whole when this member
+    /// joins another collective (its own single-member state is discarded).
+    core: RwLock<Arc<Core>>,
+    /// Collective identity and data key; replaced by a join.
+    collective: RwLock<Arc<Collective>>,
+}
+
+/// The Raft member and the state machine it applies to.
+pub struct Core {
+    pub raft: Raft,
+    pub state: StateHandle,
+}
+
+/// What a member learns from the collective it belongs to.
+pub struct Collective {
+    pub id: [u8; 16],
+    pub data_key: DataKey,
+}
+
+/// Why a write or read could not be served. `Refused` is the state's own
+/// answer (bad input); the others are about the collective.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("collective has no quorum ({reachable} of {voters} voters reachable)")]
+    NoQuorum { reachable: usize, voters: usize },
+    #[error("raft: {0}")]
+    Raft(String),
+    #[error("leader {leader}: {message}")]
+    Forward { leader: String, message: String },
+}
+
+impl Member {
+    pub fn new(base: Base, core: Core, collective: Collective) -> Member {
+        Member {
+            name: base.name,
+            raft_id: base.raft_id,
+            config: base.config,
+            identity: base.identity,
+            trust: base.trust,
+            dialer: base.dialer,
+            core: RwLock::new(Arc::new(core)),
+            collective: RwLock::new(Arc::new(collective)),
+        }
+    }
+
+    /// The current Raft member and state.
+    pub fn core(&self) -> Arc<Core> {
+        self.core
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces Raft and state (after a join), returning the old core so the
+    /// caller can shut it down.
+    pub fn replace_core(&self, core: Core) -> Arc<Core> {
+        let mut slot = self.core.write().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *slot, Arc::new(core))
+    }
+
+    /// The collective's id and data key.
+    pub fn collective(&self) -> Arc<Collective> {
+        self.collective
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn replace_collective(&self, collective: Collective) {
+        *self
+            .collective
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(collective);
+    }
+
+    /// Commits one command and returns the state's answer. Forwarded once
+    /// to the leader when this member is not it.
+    pub async fn submit(
+        &self,
+        client: ClientId,
+        seq: u64,
+        command: Command,
+    ) -> Result<Response, ServeError> {
+        let deadline = Instant::now() + QUORUM_DEADLINE;
+        loop {
+            let request = Request::V1(RequestV1 {
+                client,
+                seq,
+                now_ms: now_ms(),
+                command: command.clone(),
+            });
+            let leader = match timeout_at(deadline, self.core().raft.client_write(request)).await {
+                Err(_) => return Err(self.no_quorum().await),
+                Ok(Ok(reply)) => return Ok(reply.data),
+                Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => f.leader_node,
+                Ok(Err(e)) => return Err(ServeError::Raft(e.to_string())),
+            };
+            match leader {
+                Some(node) => match self.forward(&node, client, seq, &command, deadline).await {
+                    Ok(r) => return Ok(r),
+                    // The leader moved or is unreachable: try again.
+                    Err(ServeError::Forward { .. }) if Instant::now() < deadline => {}
+                    Err(e) => return Err(e),
+                },
+                None if Instant::now() >= deadline => return Err(self.no_quorum().await),
+                None => {}
+            }
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends a request to the leader's `Forward`; it re-stamps the time.
+    async fn forward(
+        &self,
+        leader: &MemberNode,
+        client: ClientId,
+        seq: u64,
+        command: &Command,
+        deadline: Instant,
+    ) -> Result<Response, ServeError> {
+        let fail = |message: String| ServeError::Forward {
+            leader: leader.name.clone(),
+            message,
+        };
+        let channel = self
+            .dialer
+            .channel(&leader.name, &leader.addr)
+            .map_err(fail)?;
+        let request = Request::V1(RequestV1 {
+            client,
+            seq,
+            now_ms: 0,
+            command: command.clone(),
+        });
+        let payload = wire::encode(&request).map_err(|e| fail(e.to_string()))?;
+        let mut msg = tonic::Request::new(RaftMessage {
+            wire_version: RAFT_WIRE_VERSION,
+            payload: payload.into(),
+        });
+        msg.set_timeout(deadline.saturating_duration_since(Instant::now()));
+        let reply = PeerClient::new(channel)
+            .max_decoding_message_size(wire::MAX_MESSAGE)
+            .forward(msg)
+            .await
+            .map_err(|s| fail(s.message().to_owned()))?;
+        wire::decode(&reply.into_inner().payload).map_err(|e| fail(e.to_string()))
+    }
+
+    /// Waits until this member may serve a linearizable read, then reads.
+    pub async fn read_linearizable<T>(&self, f: impl FnOnce(&State) -> T) -> Result<T, ServeError> {
+        let deadline = Instant::now() + QUORUM_DEADLINE;
+        let index = match timeout_at(deadline, self.read_index()).await {
+            Ok(Ok(index)) => index,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(self.no_quorum().await),
+        };
+        let core = self.core();
+        let wait = core
+            .raft
+            .wait(Some(deadline.saturating_duration_since(Instant::now())));
+        if wait
+            .applied_index_at_least(Some(index), "linearizable read")
+            .await
+            .is_err()
+        {
+            return Err(self.no_quorum().await);
+        }
+        Ok(core.state.read(f))
+    }
+
+    /// The log index a read must see: ours if we lead (after confirming
+    /// leadership with a quorum), else the leader's.
+    pub async fn read_index(&self) -> Result<u64, ServeError> {
+        loop {
+            match self.core().raft.ensure_linearizable().await {
+                Ok(id) => return Ok(id.map_or(0, |l| l.index)),
+                Err(e) => match e.forward_to_leader() {
+                    Some(f) => match &f.leader_node {
+                        Some(node) => return self.remote_read_index(node).await,
+                        None => sleep(Duration::from_millis(50)).await,
+                    },
+                    // Leading, but a quorum did not confirm it.
+                    None if matches!(
+                        e,
+                        RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_))
+                    ) =>
+                    {
+                        return Err(self.no_quorum().await);
+                    }
+                    None => return Err(ServeError::Raft(e.to_string())),
+                },
+            }
+        }
+    }
+
+    async fn remote_read_index(&self, leader: &MemberNode) -> Result<u64, ServeError> {
+        let fail = |message: String| ServeError::Forward {
+            leader: leader.name.clone(),
+            message,
+        };
+        let channel = self
+            .dialer
+            .channel(&leader.name, &leader.addr)
+            .map_err(fail)?;
+        let reply = PeerClient::new(channel)
+            .read_index(ReadIndexRequest {})
+            .await
+            .map_err(|s| fail(s.message().to_owned()))?;
+        Ok(reply.into_inner().read_index)
+    }
+
+    /// Counts voters that answer a status probe right now (this member
+    /// counts itself), for the no-quorum message. Probes run concurrently,
+    /// so the answer comes within one probe timeout.
+    pub async fn no_quorum(&self) -> ServeError {
+        let voters = self.voters();
+        let mut reachable = 0;
+        let mut probes = tokio::task::JoinSet::new();
+        for (id, node) in &voters {
+            if *id == self.raft_id {
+                reachable += 1;
+            } else {
+                probes.spawn(probe(self.dialer.clone(), node.clone()));
+            }
+        }
+        while let Some(ok) = probes.join_next().await {
+            reachable += usize::from(ok.unwrap_or(false));
+        }
+        ServeError::NoQuorum {
+            reachable,
+            voters: voters.len(),
+        }
+    }
+
+    /// Voters of the current Raft membership.
+    pub fn voters(&self) -> Vec<(NodeId, MemberNode)> {
+        let metrics = self.core().raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|n| (id, n.clone())))
+            .collect()
+    }
+}
+
+/// `true` when the member answers a status call within the probe timeout.
+async fn probe(dialer: Dialer, node: MemberNode) -> bool {
+    let Ok(channel) = dialer.channel(&node.name, &node.addr) else {
+        return false;
+    };
+    let mut client = PeerClient::new(channel);
+    let call = client.status(PeerStatusRequest {});
+    matches!(timeout(PROBE_TIMEOUT, call).await, Ok(Ok(_)))
+}
+
+/// Wall-clock milliseconds; only the leader's value reaches the state.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,207 @@
+//! Background tasks that keep local and Raft state in step with the
+//! replicated member table (docs/design/0003-membership.md):
+//!
+//! - [`trust_refresher`]: the TLS trust table is the member table's CAs, so
+//!   a removed member is refused at its next handshake or RPC;
+//! - [`register_self`]: this member's own record (addresses, CA, SSH CA) is
+//!   in the table, and the collective's data key fingerprint is recorded;
+//! - [`membership_reconciler`]: on the leader, Raft membership follows the
+//!   table (add learners, promote caught-up voters, drop removed members).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use cohort_state::{Command, MemberRecord, MemberRole};
+use cohort_store::MemberNode;
+use openraft::ChangeMembers;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::TICK;
+use super::member::Member;
+
+/// Entries a learner may trail the leader by and still be promoted.
+const CAUGHT_UP: u64 = 100;
+
+async fn tick_or_stop(stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(TICK) => false,
+        _ = stop.wait_for(|s| *s) => true,
+    }
+}
+
+/// Keeps the TLS trust table equal to the member table (plus ourselves).
+pub async fn trust_refresher(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let records = member.core().state.read(|s| s.members().clone());
+        // A member that just joined has no replicated table yet: keep the
+        // trust it was handed at the join until the table arrives.
+        if records.is_empty() {
+            if tick_or_stop(&mut stop).await {
+                return;
+            }
+            continue;
+        }
+        let mut table: BTreeMap<String, Vec<u8>> = records
+            .values()
+            .map(|r| (r.name.clone(), r.ca_cert_der.clone()))
+            .collect();
+        table
+            .entry(member.name.clone())
+            .or_insert_with(|| member.identity.ca_cert_der().to_vec());
+        for gone in member
+            .trust
+            .names()
+            .into_iter()
+            .filter(|n| !table.contains_key(n))
+        {
+            member.dialer.forget(&gone);
+        }
+        member.trust.set(table);
+        if tick_or_stop(&mut stop).await {
+            return;
+        }
+    }
+}
+
+/// This member's record as it should be in the table.
+fn own_record(member: &Member, role: MemberRole) -> MemberRecord {
+    MemberRecord {
+        name: member.name.clone(),
+        raft_id: member.raft_id,
+        addresses: member.config.advertise.clone(),
+        https_addresses: vec![member.config.https_listen.to_string()],
+        role,
+        ca_cert_der: member.identity.ca_cert_der().to_vec(),
+        ssh_ca_public: member.identity.ssh_ca_public_openssh(),
+    }
+}
+
+/// Puts this member's record (and the data key fingerprint) into the
+/// replicated state, retrying until the collective accepts it.
+pub async fn register_self(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
+    let client = super::random_u128();
+    let mut seq = 0;
+    loop {
+        let (current, fingerprint) = member.core().state.read(|s| {
+            (
+                s.members().get(&member.name).cloned(),
+                s.data_key_fingerprint(),
+            )
+        });
+        let role = current.as_ref().map_or(MemberRole::Voter, |r| r.role);
+        let wanted = own_record(&member, role);
+        let key = member.collective().data_key.fingerprint();
+        let command = if current.as_ref() != Some(&wanted) {
+            Some(Command::PutMember { member: wanted })
+        } else if fingerprint.is_none() {
+            Some(Command::SetDataKeyFingerprint { fingerprint: key })
+        } else {
+            None
+        };
+        match command {
+            None => return,
+            Some(command) => {
+                seq += 1;
+                if let Err(e) = member.submit(client, seq, command).await {
+                    warn!(error = %e, "cannot register this member yet; retrying");
+                }
+            }
+        }
+        if tick_or_stop(&mut stop).await {
+            return;
+        }
+    }
+}
+
+/// On the leader: make Raft membership follow the member table, one change
+/// at a time.
+pub async fn membership_reconciler(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = reconcile_once(&member).await {
+            warn!(error = %e, "membership change failed; retrying");
+        }
+        if tick_or_stop(&mut stop).await {
+            return;
+        }
+    }
+}
+
+async fn reconcile_once(member: &Member) -> Result<(), String> {
+    let core = member.core();
+    let metrics = core.raft.metrics().borrow().clone();
+    if metrics.current_leader != Some(member.raft_id) {
+        return Ok(());
+    }
+    let records = core.state.read(|s| s.members().clone());
+    let membership = metrics.membership_config.membership().clone();
+    let in_raft: BTreeSet<u64> = membership.nodes().map(|(id, _)| *id).collect();
+    let voters: BTreeSet<u64> = membership.voter_ids().collect();
+    let wanted: BTreeMap<u64, &MemberRecord> = records.values().map(|r| (r.raft_id, r)).collect();
+    // Until our own record is in the table, the table is not yet the truth
+    // (a fresh collective registers itself first): touch nothing.
+    if !wanted.contains_key(&member.raft_id) {
+        return Ok(());
+    }
+
+    // 1. New members become learners.
+    if let Some(r) = wanted.values().find(|r| !in_raft.contains(&r.raft_id)) {
+        let node = MemberNode {
+            name: r.name.clone(),
+            addr: r.addresses.first().cloned().unwrap_or_default(),
+        };
+        info!(member = %r.name, "adding member as a learner");
+        core.raft
+            .add_learner(r.raft_id, node, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    // 2. Caught-up learners that should vote are promoted.
+    let last = metrics.last_log_index.unwrap_or(0);
+    let matched = |id: u64| {
+        metrics
+            .replication
+            .as_ref()
+            .and_then(|m| m.get(&id).cloned().flatten())
+            .map_or(0, |l| l.index)
+    };
+    if let Some(r) = wanted.values().find(|r| {
+        r.role == MemberRole::Voter
+            && !voters.contains(&r.raft_id)
+            && matched(r.raft_id) + CAUGHT_UP >= last
+    }) {
+        info!(member = %r.name, "promoting caught-up member to voter");
+        let change = ChangeMembers::AddVoterIds(BTreeSet::from([r.raft_id]));
+        core.raft
+            .change_membership(change, true)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    // 3. Members gone from the table leave Raft (voters first, then nodes).
+    // The leader never removes itself: `collective remove` of the leader
+    // waits until another member leads.
+    let gone: BTreeSet<u64> = in_raft
+        .iter()
+        .copied()
+        .filter(|id| !wanted.contains_key(id) && *id != member.raft_id)
+        .collect();
+    let gone_voters: BTreeSet<u64> = gone.intersection(&voters).copied().collect();
+    if !gone_voters.is_empty() {
+        info!(?gone_voters, "removing voters that left the member table");
+        let change = ChangeMembers::RemoveVoters(gone_voters);
+        core.raft
+            .change_membership(change, false)
+            .await
+            .map_err(|e| e.to_string())?;
+    } else if !gone.is_empty() {
+        info!(?gone, "removing members that left the member table");
+        let change = ChangeMembers::RemoveNodes(gone);
+        core.raft
+            .change_membership(change, false)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
