@@ -1,0 +1,227 @@
+//! Member processes: start, stop, kill, pause, resume, restart.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// Polls `check` until it returns `Some`, or fails after `timeout` naming
+/// `what`. The only way tests wait.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Ok(v);
+        }
+        if Instant::now() >= deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The `cohort` binary under test.
+pub fn cohort_bin() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("COHORT_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    // Test executables live in target/<profile>/deps/.
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("cannot locate the target directory")?;
+    let bin = profile_dir.join("cohort");
+    if !bin.exists() {
+        bail!(
+            "{} not found: build it first (`cargo build -p cohort`) or set COHORT_BIN",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A free TCP port on `ip`, for a member to bind.
+fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
+    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
+}
+
+/// One member process and where it lives.
+pub struct Member {
+    pub name: String,
+    pub data_dir: PathBuf,
+    pub peer: SocketAddr,
+    pub https: SocketAddr,
+    child: Option<Child>,
+}
+
+impl Member {
+    pub fn socket(&self) -> PathBuf {
+        self.data_dir.join("cohort.sock")
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    fn start(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.with_extension("log"))?;
+        let child = Command::new(cohort_bin()?)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--name", &self.name])
+            .args(["--listen", &self.peer.to_string()])
+            .args(["--https-listen", &self.https.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start cohort serve")?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    fn signal(&self, sig: &str) -> anyhow::Result<()> {
+        let pid = self.pid().context("member is not running")?;
+        let status = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill {sig} {pid} failed");
+        }
+        Ok(())
+    }
+
+    /// SIGKILL, and reap the process.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if self.child.is_some() {
+            self.signal("-TERM")?;
+        }
+        if let Some(mut child) = self.child.take() {
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// SIGSTOP: the process freezes (its sockets stay open).
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// SIGCONT after [`Member::pause`].
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("-CONT")
+    }
+
+    /// Starts the process again on the same data, addresses and name.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill()?;
+        self.start()
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        if let Some(child) = &self.child {
+            // A paused process ignores SIGKILL only until continued.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+        }
+        let _ = self.kill();
+    }
+}
+
+/// Members of one test, under one temporary root.
+pub struct Cluster {
+    pub root: PathBuf,
+    pub members: Vec<Member>,
+    keep: bool,
+}
+
+impl Cluster {
+    /// An empty cluster rooted in a fresh temporary directory.
+    pub fn new(test: &str) -> anyhow::Result<Cluster> {
+        let root = std::env::temp_dir().join(format!(
+            "cohort-it-{test}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root)?;
+        Ok(Cluster {
+            root,
+            members: Vec::new(),
+            keep: false,
+        })
+    }
+
+    /// Starts member `name` on 127.0.0.`n` (n = its position + 1).
+    pub fn spawn(&mut self, name: &str) -> anyhow::Result<usize> {
+        let index = self.members.len();
+        let ip = Ipv4Addr::new(127, 0, 0, (index + 1) as u8);
+        let mut m = Member {
+            name: name.to_owned(),
+            data_dir: self.root.join(name),
+            peer: SocketAddr::from((ip, free_port(ip)?)),
+            https: SocketAddr::from((ip, free_port(ip)?)),
+            child: None,
+        };
+        m.start()?;
+        self.members.push(m);
+        Ok(index)
+    }
+
+    /// Keeps the data directories after the test (call on failure paths;
+    /// tests also keep them when they panic, see `Drop`).
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
+    /// The log of a member, for failure messages.
+    pub fn log(&self, index: usize) -> String {
+        std::fs::read_to_string(self.members[index].data_dir.with_extension("log"))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for m in &mut self.members {
+            if let Some(child) = &m.child {
+                let _ = Command::new("kill")
+                    .args(["-CONT", &child.id().to_string()])
+                    .status();
+            }
+            let _ = m.kill();
+        }
+        if self.keep || std::thread::panicking() {
+            eprintln!("cohort test data kept in {}", self.root.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
