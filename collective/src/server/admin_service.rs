@@ -15,7 +15,7 @@ use cohort_api::inventory::Assignment;
 use cohort_proto::admin_server::Admin;
 use cohort_proto::write_request::Action;
 use cohort_proto::*;
-use cohort_state::{ApplyError, Command, ErrorCode, Response as StateResponse};
+use cohort_state::{ApplyError, Command, ErrorCode, Response as StateResponse, UserRole};
 use tonic::{Request, Response, Status};
 
 use super::member::{Member, ServeError};
@@ -23,11 +23,77 @@ use super::member::{Member, ServeError};
 /// Serves the `Admin` service of one member.
 pub struct AdminService {
     pub(super) member: Arc<Member>,
+    /// Served on the TCP listener: every call must carry a user token.
+    remote: bool,
+}
+
+/// What a call needs from a remote caller's role (confluent's roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Access {
+    /// Listings: monitor and up.
+    Read,
+    /// Attribute and inventory edits: operator and up.
+    Write,
+    /// Collective membership and users: only on the member itself, through
+    /// its admin socket (as confluent allows only local root sessions).
+    Local,
 }
 
 impl AdminService {
+    /// For the local admin socket (callers already vetted by SO_PEERCRED).
     pub fn new(member: Arc<Member>) -> Self {
-        AdminService { member }
+        AdminService {
+            member,
+            remote: false,
+        }
+    }
+
+    /// For remote admins on the TLS listener.
+    pub fn remote(member: Arc<Member>) -> Self {
+        AdminService {
+            member,
+            remote: true,
+        }
+    }
+
+    /// Refuses a remote call without a valid token or a sufficient role.
+    fn allow<T>(&self, request: &Request<T>, access: Access) -> Result<(), Status> {
+        if !self.remote {
+            return Ok(());
+        }
+        if access == Access::Local {
+            return Err(Status::permission_denied(
+                "collective and user administration is only allowed on the member itself (its admin socket)",
+            ));
+        }
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                Status::unauthenticated(
+                    "a user token is required (authorization: Bearer <token>; make one with `cohort user add`)",
+                )
+            })?;
+        let hash = super::sha256(token.trim().as_bytes());
+        let role = self
+            .member
+            .core()
+            .state
+            .read(|s| s.user_by_token_hash(&hash).map(|u| u.role))
+            .ok_or_else(|| Status::unauthenticated("unknown or revoked user token"))?;
+        let allowed = match role {
+            UserRole::Admin | UserRole::Operator => true,
+            UserRole::Monitor => access == Access::Read,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(format!(
+                "role {role:?} may only read"
+            )))
+        }
     }
 
     /// Commits a command and maps the state's answer to the reply.
@@ -184,6 +250,7 @@ type Stream<T> = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, Sta
 #[tonic::async_trait]
 impl Admin for AdminService {
     async fn write(&self, request: Request<WriteRequest>) -> Result<Response<WriteReply>, Status> {
+        self.allow(&request, Access::Write)?;
         let WriteRequest { id, action } = request.into_inner();
         let action =
             action.ok_or_else(|| Status::invalid_argument("write request names no action"))?;
@@ -197,6 +264,7 @@ impl Admin for AdminService {
         &self,
         r: Request<ListNodesRequest>,
     ) -> Result<Response<ListNodesReply>, Status> {
+        self.allow(&r, Access::Read)?;
         self.list_nodes_impl(r.into_inner())
             .await
             .map(Response::new)
@@ -206,6 +274,7 @@ impl Admin for AdminService {
         &self,
         r: Request<GetNodeAttributesRequest>,
     ) -> Result<Response<Self::GetNodeAttributesStream>, Status> {
+        self.allow(&r, Access::Read)?;
         let items = self.node_attributes_impl(r.into_inner()).await?;
         Ok(Response::new(Box::pin(tokio_stream::iter(
             items.into_iter().map(Ok),
@@ -216,6 +285,7 @@ impl Admin for AdminService {
         &self,
         r: Request<ListGroupsRequest>,
     ) -> Result<Response<ListGroupsReply>, Status> {
+        self.allow(&r, Access::Read)?;
         self.list_groups_impl(r.into_inner())
             .await
             .map(Response::new)
@@ -225,6 +295,7 @@ impl Admin for AdminService {
         &self,
         r: Request<GetGroupAttributesRequest>,
     ) -> Result<Response<GroupAttributes>, Status> {
+        self.allow(&r, Access::Read)?;
         self.group_attributes_impl(r.into_inner())
             .await
             .map(Response::new)
@@ -234,6 +305,7 @@ impl Admin for AdminService {
         &self,
         r: Request<ShowCollectiveRequest>,
     ) -> Result<Response<CollectiveStatus>, Status> {
+        self.allow(&r, Access::Read)?;
         self.show_collective_impl(r.into_inner())
             .await
             .map(Response::new)
@@ -243,6 +315,7 @@ impl Admin for AdminService {
         &self,
         r: Request<CreateInviteRequest>,
     ) -> Result<Response<CreateInviteReply>, Status> {
+        self.allow(&r, Access::Local)?;
         self.create_invite_impl(r.into_inner())
             .await
             .map(Response::new)
@@ -252,6 +325,7 @@ impl Admin for AdminService {
         &self,
         r: Request<JoinCollectiveRequest>,
     ) -> Result<Response<JoinCollectiveReply>, Status> {
+        self.allow(&r, Access::Local)?;
         super::join::join(&self.member, r.into_inner())
             .await
             .map(Response::new)
@@ -261,6 +335,7 @@ impl Admin for AdminService {
         &self,
         r: Request<RemoveMemberRequest>,
     ) -> Result<Response<WriteReply>, Status> {
+        self.allow(&r, Access::Local)?;
         let name = r.into_inner().name;
         Ok(Response::new(
             self.commit(None, Command::RemoveMember { name }).await?,
@@ -268,6 +343,7 @@ impl Admin for AdminService {
     }
 
     async fn add_user(&self, r: Request<AddUserRequest>) -> Result<Response<AddUserReply>, Status> {
+        self.allow(&r, Access::Local)?;
         self.add_user_impl(r.into_inner()).await.map(Response::new)
     }
 }

@@ -62,12 +62,16 @@ fn peer_grpc(
     )?);
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(accept_tls(listener, acceptor, tx, stop.clone()));
-    let service = PeerServer::new(PeerService::new(member))
+    let service = PeerServer::new(PeerService::new(member.clone()))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
+    // Remote admins share the TLS port; every call carries a user token.
+    let admin =
+        AdminServer::new(AdminService::remote(member)).max_encoding_message_size(MAX_MESSAGE);
     Ok(tokio::spawn(async move {
         let server = tonic::transport::Server::builder()
             .add_service(service)
+            .add_service(admin)
             .serve_with_incoming_shutdown(ReceiverStream::new(rx), stopped(stop));
         if let Err(e) = server.await {
             warn!(error = %e, "peer gRPC server stopped");
