@@ -50,6 +50,14 @@ pub fn define_nodes(target: &str, assignments: &[&str]) -> Action {
     })
 }
 
+/// `nodegroupdefine GROUP ASSIGNMENTS...` as one write.
+pub fn define_group(group: &str, assignments: &[&str]) -> Action {
+    Action::DefineGroup(Assign {
+        target: group.to_owned(),
+        assignments: assignments.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
 /// One attribute of one node (linearizable unless `local`).
 pub async fn node_value(
     client: &mut AdminClient<Channel>,

@@ -12,6 +12,10 @@
 //! builds it first.
 
 pub mod admin;
+pub mod checks;
+pub mod history;
 mod process;
+pub mod rogue;
+pub mod workload;
 
 pub use process::{Cluster, Member, wait_for};

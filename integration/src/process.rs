@@ -74,6 +74,14 @@ impl Member {
         self.child.is_some()
     }
 
+    /// The `cohort` CLI aimed at this member's admin socket (through
+    /// `COHORT_SOCKET`, as an admin on the member's host would run it).
+    pub fn cli(&self) -> anyhow::Result<Command> {
+        let mut cmd = Command::new(cohort_bin()?);
+        cmd.env("COHORT_SOCKET", self.socket()).stdin(Stdio::null());
+        Ok(cmd)
+    }
+
     fn start(&mut self) -> anyhow::Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -181,11 +189,18 @@ impl Cluster {
 
     /// Starts member `name` on 127.0.0.`n` (n = its position + 1).
     pub fn spawn(&mut self, name: &str) -> anyhow::Result<usize> {
+        self.spawn_in(name, name)
+    }
+
+    /// Like [`Cluster::spawn`], with the data directory named `dir`: a
+    /// second process may then carry a name already used in this cluster
+    /// (a rebuilt host, or an impostor).
+    pub fn spawn_in(&mut self, name: &str, dir: &str) -> anyhow::Result<usize> {
         let index = self.members.len();
         let ip = Ipv4Addr::new(127, 0, 0, (index + 1) as u8);
         let mut m = Member {
             name: name.to_owned(),
-            data_dir: self.root.join(name),
+            data_dir: self.root.join(dir),
             peer: SocketAddr::from((ip, free_port(ip)?)),
             https: SocketAddr::from((ip, free_port(ip)?)),
             child: None,

@@ -187,7 +187,9 @@ pub fn status_of(e: &ServeError) -> Status {
     match e {
         // Not `unavailable`: clients retry that, and a caller must hear
         // about a lost quorum within seconds, not after a retry loop.
-        ServeError::NoQuorum { .. } => Status::deadline_exceeded(e.to_string()),
+        ServeError::NoQuorum { .. } | ServeError::LeaderNoQuorum(_) => {
+            Status::deadline_exceeded(e.to_string())
+        }
         ServeError::Forward { .. } => Status::unavailable(e.to_string()),
         ServeError::Raft(_) => Status::internal(e.to_string()),
     }

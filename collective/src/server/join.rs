@@ -168,8 +168,12 @@ async fn switch_collective(member: &Member, reply: JoinReply) -> Result<(), Stat
         .as_slice()
         .try_into()
         .map_err(|_| internal("malformed collective id".to_owned()))?;
+    super::switch_core(member, id, data_key)
+        .await
+        .map_err(|e| internal(format!("{e:#}")))?;
     // The leader's first AppendEntries arrives before the replicated member
-    // table does: trust the members the reply named until then.
+    // table does: trust the members the reply named until then. Set after
+    // the swap, so nothing derived from the old collective overwrites it.
     let mut trusted: BTreeMap<String, Vec<u8>> = reply
         .members
         .iter()
@@ -177,9 +181,7 @@ async fn switch_collective(member: &Member, reply: JoinReply) -> Result<(), Stat
         .collect();
     trusted.insert(member.name.clone(), member.identity.ca_cert_der().to_vec());
     member.trust.set(trusted);
-    super::switch_core(member, id, data_key)
-        .await
-        .map_err(|e| internal(format!("{e:#}")))
+    Ok(())
 }
 
 /// `Peer.Join`, on the member the joiner dialled.
@@ -249,10 +251,21 @@ pub async fn answer(
         StateResponse::Done { .. } | StateResponse::Empty => {}
     }
     info!(member = %req.name, "member joined");
-    let members = member
+    let mut members: Vec<MemberInfo> = member
         .read_linearizable(|s| s.members().values().map(member_info).collect())
         .await
         .map_err(|e| status_of(&e))?;
+    // A member that founded the collective moments ago may not have its own
+    // record in the table yet; the joiner must trust it regardless, or the
+    // first AppendEntries (which would bring the table) is refused.
+    if !members.iter().any(|m| m.name == member.name) {
+        members.push(MemberInfo {
+            name: member.name.clone(),
+            raft_id: member.raft_id,
+            addresses: member.config.advertise.clone(),
+            ca_cert_der: member.identity.ca_cert_der().to_vec(),
+        });
+    }
     let collective = member.collective();
     Ok(Response::new(JoinReply {
         approval: identity::join_approval(&invite.secret_sha256, &joiner_leaf, &inviter_leaf)

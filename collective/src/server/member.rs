@@ -25,6 +25,10 @@ use crate::identity::{DataKey, MemberIdentity, TrustTable};
 
 /// How long a write or linearizable read may wait for a quorum.
 pub const QUORUM_DEADLINE: Duration = Duration::from_secs(4);
+/// How long the leader works on a forwarded request: less than the
+/// forwarder's own deadline, so the leader's answer (including "no quorum")
+/// arrives before the forwarder gives up on it.
+pub const LEADER_DEADLINE: Duration = Duration::from_millis(3500);
 /// How long a voter has to answer a reachability probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -71,6 +75,9 @@ pub struct Collective {
 pub enum ServeError {
     #[error("collective has no quorum ({reachable} of {voters} voters reachable)")]
     NoQuorum { reachable: usize, voters: usize },
+    /// The leader's own no-quorum answer, passed on as it was worded.
+    #[error("{0}")]
+    LeaderNoQuorum(String),
     #[error("raft: {0}")]
     Raft(String),
     #[error("leader {leader}: {message}")]
@@ -97,6 +104,14 @@ impl Member {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Runs `f` only if `core` is still the current core, holding the core
+    /// slot so a concurrent swap waits: work derived from a replaced core's
+    /// state must not land after the swap.
+    pub fn if_current<T>(&self, core: &Arc<Core>, f: impl FnOnce() -> T) -> Option<T> {
+        let slot = self.core.read().unwrap_or_else(PoisonError::into_inner);
+        Arc::ptr_eq(&slot, core).then(f)
     }
 
     /// Replaces Raft and state (after a join), returning the old core so the
@@ -185,12 +200,14 @@ impl Member {
             wire_version: RAFT_WIRE_VERSION,
             payload: payload.into(),
         });
-        msg.set_timeout(deadline.saturating_duration_since(Instant::now()));
+        // The leader answers within LEADER_DEADLINE; give it that plus slack.
+        let _ = deadline;
+        msg.set_timeout(LEADER_DEADLINE + Duration::from_millis(400));
         let reply = PeerClient::new(channel)
             .max_decoding_message_size(wire::MAX_MESSAGE)
             .forward(msg)
             .await
-            .map_err(|s| fail(s.message().to_owned()))?;
+            .map_err(|s| leader_error(&leader.name, s))?;
         wire::decode(&reply.into_inner().payload).map_err(|e| fail(e.to_string()))
     }
 
@@ -224,7 +241,13 @@ impl Member {
                 Ok(id) => return Ok(id.map_or(0, |l| l.index)),
                 Err(e) => match e.forward_to_leader() {
                     Some(f) => match &f.leader_node {
-                        Some(node) => return self.remote_read_index(node).await,
+                        Some(node) => match self.remote_read_index(node).await {
+                            Ok(index) => return Ok(index),
+                            Err(e @ ServeError::LeaderNoQuorum(_)) => return Err(e),
+                            // The leader is gone or moving: ask again until
+                            // the caller's deadline decides.
+                            Err(_) => sleep(Duration::from_millis(50)).await,
+                        },
                         None => sleep(Duration::from_millis(50)).await,
                     },
                     // Leading, but a quorum did not confirm it.
@@ -250,10 +273,12 @@ impl Member {
             .dialer
             .channel(&leader.name, &leader.addr)
             .map_err(fail)?;
+        let mut request = tonic::Request::new(ReadIndexRequest {});
+        request.set_timeout(LEADER_DEADLINE + Duration::from_millis(400));
         let reply = PeerClient::new(channel)
-            .read_index(ReadIndexRequest {})
+            .read_index(request)
             .await
-            .map_err(|s| fail(s.message().to_owned()))?;
+            .map_err(|s| leader_error(&leader.name, s))?;
         Ok(reply.into_inner().read_index)
     }
 
@@ -288,6 +313,21 @@ impl Member {
             .voter_ids()
             .filter_map(|id| membership.get_node(&id).map(|n| (id, n.clone())))
             .collect()
+    }
+}
+
+/// A leader's failure: its no-quorum answer is passed on as such, anything
+/// else means "try again" to the caller's loop.
+fn leader_error(leader: &str, s: tonic::Status) -> ServeError {
+    if s.code() == tonic::Code::DeadlineExceeded
+        && s.message().starts_with("collective has no quorum")
+    {
+        ServeError::LeaderNoQuorum(s.message().to_owned())
+    } else {
+        ServeError::Forward {
+            leader: leader.to_owned(),
+            message: s.message().to_owned(),
+        }
     }
 }
 

@@ -18,10 +18,11 @@ use cohort_state::Request as StateRequest;
 use cohort_store::{
     AppendEntriesRequest, ClientWriteError, InstallSnapshotRequest, RaftError, VoteRequest,
 };
+use openraft::error::CheckIsLeaderError;
 use tonic::{Request, Response, Status};
 use tracing::debug;
 
-use super::member::{Member, QUORUM_DEADLINE, now_ms};
+use super::member::{LEADER_DEADLINE, Member, now_ms};
 use super::wire;
 use crate::identity;
 
@@ -97,13 +98,15 @@ impl Peer for PeerService {
         v1.now_ms = now_ms();
         let core = self.member.core();
         let write = core.raft.client_write(StateRequest::V1(v1));
-        match tokio::time::timeout(QUORUM_DEADLINE, write).await {
+        // Answer before the forwarder's own deadline, so "no quorum" reaches
+        // it as such (deadline_exceeded, which clients do not retry).
+        match tokio::time::timeout(LEADER_DEADLINE, write).await {
             Ok(Ok(reply)) => envelope(&reply.data),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
                 Err(Status::unavailable("this member is no longer the leader"))
             }
             Ok(Err(e)) => Err(Status::internal(e.to_string())),
-            Err(_) => Err(Status::unavailable(
+            Err(_) => Err(Status::deadline_exceeded(
                 self.member.no_quorum().await.to_string(),
             )),
         }
@@ -116,14 +119,14 @@ impl Peer for PeerService {
         self.authorize(&request)?;
         let core = self.member.core();
         let check = core.raft.ensure_linearizable();
-        match tokio::time::timeout(QUORUM_DEADLINE, check).await {
+        match tokio::time::timeout(LEADER_DEADLINE, check).await {
             Ok(Ok(id)) => Ok(Response::new(ReadIndexReply {
                 read_index: id.map_or(0, |l| l.index),
             })),
+            Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) | Err(_) => Err(
+                Status::deadline_exceeded(self.member.no_quorum().await.to_string()),
+            ),
             Ok(Err(e)) => Err(Status::unavailable(e.to_string())),
-            Err(_) => Err(Status::unavailable(
-                self.member.no_quorum().await.to_string(),
-            )),
         }
     }
 

@@ -33,31 +33,32 @@ async fn tick_or_stop(stop: &mut watch::Receiver<bool>) -> bool {
 /// Keeps the TLS trust table equal to the member table (plus ourselves).
 pub async fn trust_refresher(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
     loop {
-        let records = member.core().state.read(|s| s.members().clone());
+        let core = member.core();
+        let records = core.state.read(|s| s.members().clone());
         // A member that just joined has no replicated table yet: keep the
         // trust it was handed at the join until the table arrives.
-        if records.is_empty() {
-            if tick_or_stop(&mut stop).await {
-                return;
-            }
-            continue;
+        if !records.is_empty() {
+            let mut table: BTreeMap<String, Vec<u8>> = records
+                .values()
+                .map(|r| (r.name.clone(), r.ca_cert_der.clone()))
+                .collect();
+            table
+                .entry(member.name.clone())
+                .or_insert_with(|| member.identity.ca_cert_der().to_vec());
+            // Only if no join swapped the core meanwhile: a table from the
+            // old collective must not replace the one the join set.
+            member.if_current(&core, || {
+                for gone in member
+                    .trust
+                    .names()
+                    .into_iter()
+                    .filter(|n| !table.contains_key(n))
+                {
+                    member.dialer.forget(&gone);
+                }
+                member.trust.set(table);
+            });
         }
-        let mut table: BTreeMap<String, Vec<u8>> = records
-            .values()
-            .map(|r| (r.name.clone(), r.ca_cert_der.clone()))
-            .collect();
-        table
-            .entry(member.name.clone())
-            .or_insert_with(|| member.identity.ca_cert_der().to_vec());
-        for gone in member
-            .trust
-            .names()
-            .into_iter()
-            .filter(|n| !table.contains_key(n))
-        {
-            member.dialer.forget(&gone);
-        }
-        member.trust.set(table);
         if tick_or_stop(&mut stop).await {
             return;
         }
@@ -79,33 +80,48 @@ fn own_record(member: &Member, role: MemberRole) -> MemberRecord {
 
 /// Puts this member's record (and the data key fingerprint) into the
 /// replicated state, retrying until the collective accepts it.
+///
+/// Only a member that founded its collective creates its own record; a
+/// member that joined got its record (with the role its invite granted)
+/// from the `Join` command, and one whose state has not caught up yet waits.
+/// An existing record is updated in place (addresses, keys), keeping its role.
 pub async fn register_self(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
     let client = super::random_u128();
     let mut seq = 0;
     loop {
-        let (current, fingerprint) = member.core().state.read(|s| {
+        let core = member.core();
+        let (current, fingerprint) = core.state.read(|s| {
             (
                 s.members().get(&member.name).cloned(),
                 s.data_key_fingerprint(),
             )
         });
-        let role = current.as_ref().map_or(MemberRole::Voter, |r| r.role);
-        let wanted = own_record(&member, role);
-        let key = member.collective().data_key.fingerprint();
-        let command = if current.as_ref() != Some(&wanted) {
-            Some(Command::PutMember { member: wanted })
-        } else if fingerprint.is_none() {
-            Some(Command::SetDataKeyFingerprint { fingerprint: key })
-        } else {
-            None
+        let founder = {
+            let metrics = core.raft.metrics().borrow().clone();
+            let membership = metrics.membership_config.membership();
+            membership.nodes().map(|(id, _)| *id).eq([member.raft_id])
         };
-        match command {
-            None => return,
-            Some(command) => {
-                seq += 1;
-                if let Err(e) = member.submit(client, seq, command).await {
-                    warn!(error = %e, "cannot register this member yet; retrying");
+        let command = match &current {
+            Some(record) => {
+                let wanted = own_record(&member, record.role);
+                if *record != wanted {
+                    Some(Command::PutMember { member: wanted })
+                } else if fingerprint.is_none() {
+                    let key = member.collective().data_key.fingerprint();
+                    Some(Command::SetDataKeyFingerprint { fingerprint: key })
+                } else {
+                    return;
                 }
+            }
+            None if founder => Some(Command::PutMember {
+                member: own_record(&member, MemberRole::Voter),
+            }),
+            None => None,
+        };
+        if let Some(command) = command {
+            seq += 1;
+            if let Err(e) = member.submit(client, seq, command).await {
+                warn!(error = %e, "cannot register this member yet; retrying");
             }
         }
         if tick_or_stop(&mut stop).await {
@@ -166,13 +182,23 @@ async fn reconcile_once(member: &Member) -> Result<(), String> {
             .and_then(|m| m.get(&id).cloned().flatten())
             .map_or(0, |l| l.index)
     };
-    if let Some(r) = wanted.values().find(|r| {
-        r.role == MemberRole::Voter
-            && !voters.contains(&r.raft_id)
-            && matched(r.raft_id) + CAUGHT_UP >= last
-    }) {
-        info!(member = %r.name, "promoting caught-up member to voter");
-        let change = ChangeMembers::AddVoterIds(BTreeSet::from([r.raft_id]));
+    // Voters stay odd: an even count tolerates no more failures than the
+    // odd count below it and needs a larger quorum. A lone candidate waits
+    // for a second one; two are promoted together.
+    let mut ready: Vec<&MemberRecord> = wanted
+        .values()
+        .copied()
+        .filter(|r| r.role == MemberRole::Voter && !voters.contains(&r.raft_id))
+        .filter(|r| matched(r.raft_id) + CAUGHT_UP >= last)
+        .collect();
+    if (voters.len() + ready.len()).is_multiple_of(2) {
+        ready.pop();
+    }
+    if !ready.is_empty() {
+        let ids: BTreeSet<u64> = ready.iter().map(|r| r.raft_id).collect();
+        let names: Vec<&str> = ready.iter().map(|r| r.name.as_str()).collect();
+        info!(?names, "promoting caught-up members to voters");
+        let change = ChangeMembers::AddVoterIds(ids);
         core.raft
             .change_membership(change, true)
             .await
