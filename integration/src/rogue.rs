@@ -105,6 +105,12 @@ impl RogueIdentity {
         self,
         addr: std::net::SocketAddr,
     ) -> anyhow::Result<PeerClient<Channel>> {
+        Ok(PeerClient::new(self.channel(addr).await?))
+    }
+
+    /// A TLS gRPC channel to the member's TCP port (which also serves the
+    /// remote admin API), presenting this identity.
+    pub async fn channel(self, addr: std::net::SocketAddr) -> anyhow::Result<Channel> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier = Arc::new(AcceptAnyServer {
             algs: provider.signature_verification_algorithms,
@@ -135,7 +141,7 @@ impl RogueIdentity {
             .connect_with_connector(connector)
             .await
             .with_context(|| format!("rogue cannot connect to {addr}"))?;
-        Ok(PeerClient::new(channel))
+        Ok(channel)
     }
 }
 

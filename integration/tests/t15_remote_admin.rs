@@ -1,0 +1,96 @@
+//! Remote admins reach the admin API on the member's TLS port, with a user
+//! token; without one, or beyond their role, they are refused.
+
+use cohort_integration::Cluster;
+use cohort_integration::admin::{connect, define_nodes, write_id};
+use cohort_integration::rogue::RogueIdentity;
+use cohort_proto::admin_client::AdminClient;
+use cohort_proto::{
+    AddUserRequest, CreateInviteRequest, ListNodesRequest, ReadOptions, WriteRequest,
+};
+use tonic::Code;
+use tonic::metadata::MetadataValue;
+
+fn with_token<T>(msg: T, token: Option<&str>) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if let Some(t) = token {
+        let value = MetadataValue::try_from(format!("Bearer {t}")).expect("ascii token");
+        r.metadata_mut().insert("authorization", value);
+    }
+    r
+}
+
+fn list() -> ListNodesRequest {
+    ListNodesRequest {
+        read: Some(ReadOptions { local: false }),
+        noderange: String::new(),
+    }
+}
+
+fn define(seq: u64) -> WriteRequest {
+    WriteRequest {
+        id: write_id(7, seq),
+        action: Some(define_nodes(&format!("r{seq}"), &[])),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t15_remote_admin_needs_a_token_and_a_role() -> anyhow::Result<()> {
+    let cluster = Cluster::form("t15", 1, 0).await?;
+    let m1 = &cluster.members[0];
+    eprintln!("--- users made through the local socket");
+    let mut local = connect(&m1.socket()).await?;
+    let add = |name: &str, role: &str| AddUserRequest {
+        name: name.to_owned(),
+        role: role.to_owned(),
+    };
+    let monitor = local
+        .add_user(add("watcher", "monitor"))
+        .await?
+        .into_inner()
+        .token;
+    let operator = local
+        .add_user(add("ops", "operator"))
+        .await?
+        .into_inner()
+        .token;
+
+    let mut remote = AdminClient::new(RogueIdentity::anonymous().channel(m1.peer).await?);
+    eprintln!("--- no token, a wrong token: refused");
+    for token in [None, Some("not-a-token")] {
+        let e = remote
+            .list_nodes(with_token(list(), token))
+            .await
+            .expect_err("refused");
+        assert_eq!(e.code(), Code::Unauthenticated, "{token:?}: {e:?}");
+    }
+    eprintln!("--- a monitor reads but may not write");
+    remote
+        .list_nodes(with_token(list(), Some(&monitor)))
+        .await?;
+    let e = remote
+        .write(with_token(define(1), Some(&monitor)))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    eprintln!("--- an operator writes, and the write is there");
+    remote.write(with_token(define(2), Some(&operator))).await?;
+    let nodes = remote
+        .list_nodes(with_token(list(), Some(&operator)))
+        .await?
+        .into_inner()
+        .nodes;
+    assert_eq!(nodes, ["r2"]);
+    eprintln!("--- collective administration stays local, whatever the role");
+    let invite = CreateInviteRequest {
+        name: "m9".into(),
+        nonvoting: false,
+        ttl_seconds: 60,
+    };
+    let e = remote
+        .create_invite(with_token(invite, Some(&operator)))
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    Ok(())
+}
