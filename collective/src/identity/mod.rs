@@ -76,6 +76,7 @@ mod tls_tests;
 
 pub use datakey::{DataKey, DataKeyError, SealError};
 pub use files::FileError;
+pub(crate) use files::write_atomic;
 pub use member::{IdentityError, MemberIdentity, ca_fingerprint_of, fingerprint_hex};
 pub use tls::{
     CertRefusal, PeerAuthError, TlsConfigError, TrustTable, authorize_peer, peer_client_config,

@@ -199,15 +199,18 @@ impl Wanted {
         self.exact.is_empty() && self.globs.is_empty()
     }
 
+    /// `true` when an attribute of this name was asked for.
+    fn matches(&self, name: &str) -> bool {
+        self.all()
+            || self.exact.iter().any(|e| e == name)
+            || self.globs.iter().any(|g| glob_match(g, name))
+    }
+
     /// The wanted values; an asked-for exact name a node lacks shows empty.
     fn pick(&self, values: Vec<Value<'_>>) -> Vec<AttributeValue> {
         let mut out: Vec<AttributeValue> = values
             .iter()
-            .filter(|v| {
-                self.all()
-                    || self.exact.iter().any(|e| e == v.name)
-                    || self.globs.iter().any(|g| glob_match(g, v.name))
-            })
+            .filter(|v| self.matches(v.name))
             .map(attribute_value)
             .collect();
         for name in &self.exact {
@@ -256,11 +259,7 @@ fn group_attributes(
         .map_err(|e| Status::invalid_argument(e.to_string()))?;
     let attributes = values
         .into_iter()
-        .filter(|v| {
-            wanted.all()
-                || wanted.exact.iter().any(|e| e == v.name)
-                || wanted.globs.iter().any(|g| glob_match(g, v.name))
-        })
+        .filter(|v| wanted.matches(v.name))
         .map(|v| {
             let secret = is_secret(v.name);
             AttributeValue {

@@ -12,11 +12,14 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cohort_proto::peer_client::PeerClient;
-use cohort_proto::{PeerStatusRequest, RAFT_WIRE_VERSION, RaftMessage, ReadIndexRequest};
+use cohort_proto::{
+    PeerStatus, PeerStatusRequest, RAFT_WIRE_VERSION, RaftMessage, ReadIndexRequest,
+};
 use cohort_state::{ClientId, Command, Request, RequestV1, Response, State};
 use cohort_store::{ClientWriteError, MemberNode, NodeId, Raft, RaftError, StateHandle};
 use openraft::error::CheckIsLeaderError;
 use tokio::time::{Instant, sleep, timeout, timeout_at};
+use tonic::transport::Channel;
 
 use super::dial::Dialer;
 use super::wire;
@@ -159,7 +162,7 @@ impl Member {
                 Ok(Err(e)) => return Err(ServeError::Raft(e.to_string())),
             };
             match leader {
-                Some(node) => match self.forward(&node, client, seq, &command, deadline).await {
+                Some(node) => match self.forward(&node, client, seq, &command).await {
                     Ok(r) => return Ok(r),
                     // The leader moved or is unreachable: try again.
                     Err(ServeError::Forward { .. }) if Instant::now() < deadline => {}
@@ -179,16 +182,9 @@ impl Member {
         client: ClientId,
         seq: u64,
         command: &Command,
-        deadline: Instant,
     ) -> Result<Response, ServeError> {
-        let fail = |message: String| ServeError::Forward {
-            leader: leader.name.clone(),
-            message,
-        };
-        let channel = self
-            .dialer
-            .channel(&leader.name, &leader.addr)
-            .map_err(fail)?;
+        let fail = |message: String| forward_error(&leader.name, message);
+        let channel = self.leader_channel(leader)?;
         let request = Request::V1(RequestV1 {
             client,
             seq,
@@ -201,7 +197,6 @@ impl Member {
             payload: payload.into(),
         });
         // The leader answers within LEADER_DEADLINE; give it that plus slack.
-        let _ = deadline;
         msg.set_timeout(LEADER_DEADLINE + Duration::from_millis(400));
         let reply = PeerClient::new(channel)
             .max_decoding_message_size(wire::MAX_MESSAGE)
@@ -264,15 +259,15 @@ impl Member {
         }
     }
 
-    async fn remote_read_index(&self, leader: &MemberNode) -> Result<u64, ServeError> {
-        let fail = |message: String| ServeError::Forward {
-            leader: leader.name.clone(),
-            message,
-        };
-        let channel = self
-            .dialer
+    /// A channel to the leader; failing to make one means "try again".
+    fn leader_channel(&self, leader: &MemberNode) -> Result<Channel, ServeError> {
+        self.dialer
             .channel(&leader.name, &leader.addr)
-            .map_err(fail)?;
+            .map_err(|message| forward_error(&leader.name, message))
+    }
+
+    async fn remote_read_index(&self, leader: &MemberNode) -> Result<u64, ServeError> {
+        let channel = self.leader_channel(leader)?;
         let mut request = tonic::Request::new(ReadIndexRequest {});
         request.set_timeout(LEADER_DEADLINE + Duration::from_millis(400));
         let reply = PeerClient::new(channel)
@@ -297,7 +292,7 @@ impl Member {
             }
         }
         while let Some(ok) = probes.join_next().await {
-            reachable += usize::from(ok.unwrap_or(false));
+            reachable += usize::from(matches!(ok, Ok(Some(_))));
         }
         ServeError::NoQuorum {
             reachable,
@@ -324,21 +319,26 @@ fn leader_error(leader: &str, s: tonic::Status) -> ServeError {
     {
         ServeError::LeaderNoQuorum(s.message().to_owned())
     } else {
-        ServeError::Forward {
-            leader: leader.to_owned(),
-            message: s.message().to_owned(),
-        }
+        forward_error(leader, s.message().to_owned())
     }
 }
 
-/// `true` when the member answers a status call within the probe timeout.
-async fn probe(dialer: Dialer, node: MemberNode) -> bool {
-    let Ok(channel) = dialer.channel(&node.name, &node.addr) else {
-        return false;
-    };
+fn forward_error(leader: &str, message: String) -> ServeError {
+    ServeError::Forward {
+        leader: leader.to_owned(),
+        message,
+    }
+}
+
+/// The member's status if it answers within the probe timeout; an answer
+/// counts as contact for `collective show`.
+pub async fn probe(dialer: Dialer, node: MemberNode) -> Option<PeerStatus> {
+    let channel = dialer.channel(&node.name, &node.addr).ok()?;
     let mut client = PeerClient::new(channel);
-    let call = client.status(PeerStatusRequest {});
-    matches!(timeout(PROBE_TIMEOUT, call).await, Ok(Ok(_)))
+    let reply = timeout(PROBE_TIMEOUT, client.status(PeerStatusRequest {})).await;
+    let status = reply.ok()?.ok()?.into_inner();
+    dialer.record_contact(&node.name);
+    Some(status)
 }
 
 /// Wall-clock milliseconds; only the leader's value reaches the state.

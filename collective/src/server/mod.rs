@@ -23,7 +23,7 @@ mod status;
 mod wire;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -317,22 +317,9 @@ fn load_or_create_collective(member_dir: &Path) -> anyhow::Result<Collective> {
     Ok(Collective { id, data_key })
 }
 
-/// Writes a file only this user can read, durably.
+/// Writes a file only this user can read, durably (identity's atomic write).
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp: PathBuf = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    Ok(crate::identity::write_atomic(path, bytes, 0o600)?)
 }
 
 /// Cryptographic random bytes.

@@ -2,17 +2,13 @@
 //! probe of each member say right now.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use cohort_proto::peer_client::PeerClient;
-use cohort_proto::{CollectiveStatus, MemberState, PeerStatus, PeerStatusRequest};
+use cohort_proto::{CollectiveStatus, MemberState, PeerStatus};
 use cohort_state::MemberRecord;
+use cohort_store::MemberNode;
 use tonic::Status;
 
-use super::member::Member;
-
-/// How long a member has to answer the status probe.
-const PROBE: Duration = Duration::from_millis(800);
+use super::member::{Member, probe};
 
 pub async fn collective_status(
     member: &Member,
@@ -28,30 +24,15 @@ pub async fn collective_status(
     };
     let mut probes = tokio::task::JoinSet::new();
     for record in members.values() {
+        if record.raft_id == member.raft_id {
+            continue;
+        }
+        let node = MemberNode {
+            name: record.name.clone(),
+            addr: record.addresses.first().cloned().unwrap_or_default(),
+        };
         let dialer = member.dialer.clone();
-        let (name, addr) = (
-            record.name.clone(),
-            record.addresses.first().cloned().unwrap_or_default(),
-        );
-        let own = record.raft_id == member.raft_id;
-        probes.spawn(async move {
-            if own {
-                return (name, None);
-            }
-            let Ok(channel) = dialer.channel(&name, &addr) else {
-                return (name, None);
-            };
-            let mut client = PeerClient::new(channel);
-            let reply = tokio::time::timeout(PROBE, client.status(PeerStatusRequest {})).await;
-            let status = match reply {
-                Ok(Ok(r)) => {
-                    dialer.record_contact(&name);
-                    Some(r.into_inner())
-                }
-                _ => None,
-            };
-            (name, status)
-        });
+        probes.spawn(async move { (node.name.clone(), probe(dialer, node).await) });
     }
     let mut answers: BTreeMap<String, Option<PeerStatus>> = BTreeMap::new();
     while let Some(Ok((name, status))) = probes.join_next().await {
