@@ -25,6 +25,9 @@ pub struct ServeConfig {
     pub advertise: Vec<String>,
     /// HTTPS listener for nodes.
     pub https_listen: SocketAddr,
+    /// Bytes per file read when serving HTTPS (default
+    /// `crate::https::DEFAULT_CHUNK`); a benchmark knob.
+    pub https_chunk: Option<usize>,
 }
 
 impl ServeConfig {

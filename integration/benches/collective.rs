@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cohort_integration::Cluster;
-use cohort_integration::admin::{connect, define_nodes, write_id};
+use cohort_integration::admin::{connect, define_nodes, show, write_id};
 use cohort_proto::WriteRequest;
 
 use crate::cohort::Cohort;
@@ -126,6 +126,9 @@ async fn run_cohort(
         .await
         .with_context(|| format!("defining {range}"))?;
     }
+    // The Raft term before and after the write levels: any growth is an
+    // election under load, which the timing must not cause.
+    let term_before = show(&cohort.cluster.members[0].socket()).await?.term;
     for clients in LEVELS {
         let leader = cohort.leader().await?;
         let mut writers = Vec::new();
@@ -137,6 +140,11 @@ async fn run_cohort(
         report::level("cohort", clients, &stats);
         figures.cohort_writes.push((clients, stats));
     }
+    let term_after = show(&cohort.cluster.members[0].socket()).await?.term;
+    println!(
+        "  raft term {term_before} -> {term_after} over the write levels ({} elections under load)",
+        term_after.saturating_sub(term_before)
+    );
     if knobs.kills > 0 {
         println!("\n-- cohort failover ({} kills)", knobs.kills);
         let outages = failover::rounds("cohort", cohort, knobs.kills).await?;

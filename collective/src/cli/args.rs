@@ -15,6 +15,7 @@ use super::collective::CollectiveCommand;
 use super::groups::{GroupAttribArgs, GroupDefineArgs, GroupListArgs, GroupNameArgs, RenameArgs};
 use super::nodes::{NodeAttribArgs, NodeDefineArgs, NodeListArgs, NodeRangeArgs};
 use super::serve::ServeArgs;
+use super::tree::TreeCommand;
 use super::user::UserCommand;
 use crate::config::DEFAULT_DATA_DIR;
 
@@ -121,6 +122,8 @@ pub enum Command {
     Collective(CollectiveCommand),
     #[command(subcommand)]
     User(UserCommand),
+    #[command(subcommand)]
+    Tree(TreeCommand),
     /// Print a shell completion script to stdout (packaging helper).
     #[command(hide = true)]
     Completions {

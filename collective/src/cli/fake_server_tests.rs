@@ -197,6 +197,35 @@ impl Admin for Fake {
     async fn add_user(&self, _: Request<AddUserRequest>) -> Result<Response<AddUserReply>, Status> {
         Err(Status::unimplemented("AddUser"))
     }
+
+    // The synchronized tree is tested against real members (t110).
+    async fn upload_blob(
+        &self,
+        _: Request<tonic::Streaming<BlobChunk>>,
+    ) -> Result<Response<UploadBlobReply>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn missing_blobs(
+        &self,
+        _: Request<MissingBlobsRequest>,
+    ) -> Result<Response<MissingBlobsReply>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn tree_list(
+        &self,
+        _: Request<TreeListRequest>,
+    ) -> Result<Response<TreeListReply>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
+
+    async fn tree_status(
+        &self,
+        _: Request<TreeStatusRequest>,
+    ) -> Result<Response<TreeStatusReply>, Status> {
+        Err(Status::unimplemented("not faked"))
+    }
 }
 
 /// A running fake member; the temp dir (and socket) lives as long as this.

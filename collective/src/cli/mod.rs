@@ -45,6 +45,7 @@ mod groups;
 mod nodes;
 mod output;
 mod serve;
+mod tree;
 mod user;
 
 #[cfg(test)]
@@ -153,6 +154,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::GroupRename(a) => groups::rename(a, &mut ctx).await,
         Command::Collective(c) => collective::run(c, &mut ctx).await,
         Command::User(c) => user::run(c, &mut ctx).await,
+        Command::Tree(c) => tree::run(c, &mut ctx).await,
         Command::Completions { shell } => completions(shell, ctx.out),
         Command::Manpages { dir } => manpages(&dir),
     };

@@ -241,8 +241,8 @@ pub fn collective_text(status: &CollectiveStatus) -> String {
     }
     let _ = writeln!(
         out,
-        "quorum: {} of {} voters reachable",
-        status.voters_reachable, status.voters
+        "quorum: {} of {} voters reachable; raft term {}",
+        status.voters_reachable, status.voters, status.term
     );
     out
 }

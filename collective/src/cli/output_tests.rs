@@ -232,6 +232,7 @@ fn status() -> CollectiveStatus {
         ],
         voters_reachable: 2,
         voters: 2,
+        term: 7,
     }
 }
 
@@ -243,7 +244,7 @@ fn collective_table_is_aligned() {
          mgt1   voter     yes     yes        -             1042     0\n\
          mgt2   voter     no      yes        12ms ago      1042     3\n\
          mgt10  nonvoter  no      yes        2s ago        1042     3\n\
-         quorum: 2 of 2 voters reachable\n"
+         quorum: 2 of 2 voters reachable; raft term 7\n"
     );
 }
 

@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// listen address, or every local address when it is 0.0.0.0).
     #[arg(long, value_name = "ADDR")]
     pub advertise: Vec<String>,
+    /// Bytes per file read when serving HTTPS (tuning; bench/https.sh).
+    #[arg(long, env = "COHORT_HTTPS_CHUNK", hide = true, value_name = "BYTES")]
+    pub https_chunk: Option<usize>,
 }
 
 impl ServeArgs {
@@ -54,6 +57,7 @@ impl ServeArgs {
             listen: self.listen,
             advertise: self.advertise,
             https_listen: self.https_listen,
+            https_chunk: self.https_chunk,
         }
     }
 }

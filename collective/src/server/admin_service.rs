@@ -107,6 +107,10 @@ impl AdminService {
             Ok(StateResponse::Done { warnings, changed }) => Ok(WriteReply { warnings, changed }),
             Ok(StateResponse::Refused(e)) => Err(status_of_refusal(&e)),
             Ok(StateResponse::Empty) => Ok(WriteReply::default()),
+            // The proposer unpacks batches; one never reaches a caller.
+            Ok(StateResponse::Batch(_)) => Err(Status::internal(
+                "internal error: a batched answer reached a single write",
+            )),
             Err(e) => Err(status_of(&e)),
         }
     }
@@ -207,6 +211,9 @@ fn status_of_refusal(e: &ApplyError) -> Status {
 }
 
 fn target_command(action: Action, svc: &AdminService) -> Result<Command, Status> {
+    if let Some(command) = super::admin_tree::tree_command(&action, &svc.member) {
+        return command;
+    }
     Ok(match action {
         Action::DefineNodes(a) => Command::DefineNodes {
             noderange: a.target,
@@ -244,6 +251,9 @@ fn target_command(action: Action, svc: &AdminService) -> Result<Command, Status>
             old: r.old,
             new: r.new,
         },
+        Action::TreePut(_) | Action::TreeRemove(_) => {
+            return Err(Status::internal("tree actions are handled in admin_tree"));
+        }
     })
 }
 
@@ -347,5 +357,40 @@ impl Admin for AdminService {
     async fn add_user(&self, r: Request<AddUserRequest>) -> Result<Response<AddUserReply>, Status> {
         self.allow(&r, Access::Local)?;
         self.add_user_impl(r.into_inner()).await.map(Response::new)
+    }
+
+    // The synchronized tree (admin_tree.rs).
+    async fn upload_blob(
+        &self,
+        r: Request<tonic::Streaming<BlobChunk>>,
+    ) -> Result<Response<UploadBlobReply>, Status> {
+        self.allow(&r, Access::Write)?;
+        self.upload_blob_impl(r.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn missing_blobs(
+        &self,
+        r: Request<MissingBlobsRequest>,
+    ) -> Result<Response<MissingBlobsReply>, Status> {
+        self.allow(&r, Access::Write)?;
+        self.missing_blobs_impl(r.into_inner()).map(Response::new)
+    }
+
+    async fn tree_list(
+        &self,
+        r: Request<TreeListRequest>,
+    ) -> Result<Response<TreeListReply>, Status> {
+        self.allow(&r, Access::Read)?;
+        self.tree_list_impl(r.into_inner()).await.map(Response::new)
+    }
+
+    async fn tree_status(
+        &self,
+        r: Request<TreeStatusRequest>,
+    ) -> Result<Response<TreeStatusReply>, Status> {
+        self.allow(&r, Access::Read)?;
+        self.tree_status_impl().await.map(Response::new)
     }
 }

@@ -249,6 +249,11 @@ pub async fn answer(
     {
         StateResponse::Refused(e) => return Err(Status::failed_precondition(e.message)),
         StateResponse::Done { .. } | StateResponse::Empty => {}
+        StateResponse::Batch(_) => {
+            return Err(Status::internal(
+                "internal error: a batched answer reached a single write",
+            ));
+        }
     }
     info!(member = %req.name, "member joined");
     let mut members: Vec<MemberInfo> = member

@@ -13,7 +13,6 @@ use std::time::Duration;
 use anyhow::Context;
 use cohort_proto::admin_server::AdminServer;
 use cohort_proto::peer_server::PeerServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -25,7 +24,7 @@ use super::admin_service::AdminService;
 use super::member::Member;
 use super::peer_service::PeerService;
 use super::wire::MAX_MESSAGE;
-use crate::identity;
+use crate::{https, identity};
 
 /// Longest a TLS handshake may take.
 const HANDSHAKE: Duration = Duration::from_secs(5);
@@ -39,10 +38,10 @@ pub async fn start(
     let mut tasks = Vec::new();
     tasks.push(peer_grpc(member.clone(), peer_listener, stop.clone())?);
     tasks.push(admin_socket(member.clone(), stop.clone())?);
-    let https = TcpListener::bind(member.config.https_listen)
+    let https_listener = TcpListener::bind(member.config.https_listen)
         .await
         .with_context(|| format!("cannot listen on {} for HTTPS", member.config.https_listen))?;
-    tasks.push(https_health(member, https, stop)?);
+    tasks.push(serve_https(member, https_listener, stop)?);
     Ok(tasks)
 }
 
@@ -155,40 +154,31 @@ fn admin_socket(
     }))
 }
 
-/// HTTPS for nodes. Until the deployment endpoints exist it answers every
-/// request with a health line, so load balancers and tests can see the
-/// member is up.
-fn https_health(
+/// HTTPS for nodes: the tree's public files and the health page
+/// (`crate::https`), from the file system until the synchronized tree
+/// supplies its own view.
+fn serve_https(
     member: Arc<Member>,
     listener: TcpListener,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let acceptor = TlsAcceptor::from(https_config(&member)?);
-    let body = format!("cohort member {}: ok\n", member.name);
-    Ok(tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                a = listener.accept() => a,
-                _ = stop.wait_for(|s| *s) => return,
-            };
-            let Ok((tcp, _)) = accepted else { continue };
-            let (acceptor, body) = (acceptor.clone(), body.clone());
-            tokio::spawn(async move {
-                let Ok(Ok(mut tls)) = tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await
-                else {
-                    return;
-                };
-                let mut head = [0u8; 4096];
-                let _ = tokio::time::timeout(HANDSHAKE, tls.read(&mut head)).await;
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tls.write_all(reply.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    }))
+    let tls = https_config(&member)?;
+    let tree = Arc::new(https::FsTree::new(member.config.data_dir.join("tree")));
+    let mut service = https::Service::new(member.name.clone(), tree);
+    if let Some(chunk) = member.config.https_chunk {
+        service = service.with_chunk(chunk);
+    }
+    let service = Arc::new(service);
+    Ok(tokio::spawn(https::serve(
+        listener,
+        tls,
+        service,
+        https::Limits {
+            handshake: HANDSHAKE,
+            ..https::Limits::default()
+        },
+        stop,
+    )))
 }
 
 /// Nodes present no certificate; they are served with the member's leaf.
@@ -199,6 +189,13 @@ fn https_config(member: &Member) -> anyhow::Result<Arc<rustls::ServerConfig>> {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // h2 first: clients that speak it multiplex boot files on one
+    // connection; the rest keep HTTP/1.1 with keep-alive.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // Resumption spares a node's repeated short connections (iPXE, curl in
+    // scripts) the full handshake: stateless tickets (rotating keys), plus
+    // a session cache sized for a boot storm, not rustls' default 256.
+    config.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    config.session_storage = rustls::server::ServerSessionMemoryCache::new(4096);
     Ok(Arc::new(config))
 }

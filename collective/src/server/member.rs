@@ -16,12 +16,13 @@ use cohort_proto::{
     PeerStatus, PeerStatusRequest, RAFT_WIRE_VERSION, RaftMessage, ReadIndexRequest,
 };
 use cohort_state::{ClientId, Command, Request, RequestV1, Response, State};
-use cohort_store::{ClientWriteError, MemberNode, NodeId, Raft, RaftError, StateHandle};
+use cohort_store::{MemberNode, NodeId, Raft, RaftError, StateHandle};
 use openraft::error::CheckIsLeaderError;
 use tokio::time::{Instant, sleep, timeout, timeout_at};
 use tonic::transport::Channel;
 
 use super::dial::Dialer;
+use super::proposer::Proposer;
 use super::wire;
 use crate::config::ServeConfig;
 use crate::identity::{DataKey, MemberIdentity, TrustTable};
@@ -43,6 +44,7 @@ pub struct Base {
     pub identity: Arc<MemberIdentity>,
     pub trust: TrustTable,
     pub dialer: Dialer,
+    pub tree: Arc<crate::tree::Tree>,
 }
 
 /// Everything a running member is made of.
@@ -53,6 +55,8 @@ pub struct Member {
     pub identity: Arc<MemberIdentity>,
     pub trust: TrustTable,
     pub dialer: Dialer,
+    /// The synchronized tree's blob store, status and placed files.
+    pub tree: Arc<crate::tree::Tree>,
     /// Raft and the state it drives. Swapped as a whole when this member
     /// joins another collective (its own single-member state is discarded).
     core: RwLock<Arc<Core>>,
@@ -64,6 +68,8 @@ pub struct Member {
 pub struct Core {
     pub raft: Raft,
     pub state: StateHandle,
+    /// Groups writes into Raft entries while this member leads.
+    pub proposer: Proposer,
 }
 
 /// What a member learns from the collective it belongs to.
@@ -96,6 +102,7 @@ impl Member {
             identity: base.identity,
             trust: base.trust,
             dialer: base.dialer,
+            tree: base.tree,
             core: RwLock::new(Arc::new(core)),
             collective: RwLock::new(Arc::new(collective)),
         }
@@ -149,17 +156,22 @@ impl Member {
     ) -> Result<Response, ServeError> {
         let deadline = Instant::now() + QUORUM_DEADLINE;
         loop {
-            let request = Request::V1(RequestV1 {
+            let request = RequestV1 {
                 client,
                 seq,
                 now_ms: now_ms(),
                 command: command.clone(),
-            });
-            let leader = match timeout_at(deadline, self.core().raft.client_write(request)).await {
+            };
+            let core = self.core();
+            let leader = match timeout_at(deadline, core.proposer.propose(request)).await {
                 Err(_) => return Err(self.no_quorum().await),
-                Ok(Ok(reply)) => return Ok(reply.data),
-                Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => f.leader_node,
-                Ok(Err(e)) => return Err(ServeError::Raft(e.to_string())),
+                Ok(Some(Ok(reply))) => return Ok(reply),
+                Ok(Some(Err(e))) => match e.forward_to_leader() {
+                    Some(leader) => leader,
+                    None => return Err(ServeError::Raft(e.to_string())),
+                },
+                // The core is being replaced (a join): ask the new one.
+                Ok(None) => None,
             };
             match leader {
                 Some(node) => match self.forward(&node, client, seq, &command).await {

@@ -7,17 +7,17 @@
 //! if this member is no longer the leader it says so (`unavailable`) and the
 //! follower that forwarded retries, so a write never bounces around.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use cohort_proto::peer_server::Peer;
 use cohort_proto::{
-    JoinReply, JoinRequest, PeerStatus, PeerStatusRequest, RAFT_WIRE_VERSION, RaftMessage,
-    ReadIndexReply, ReadIndexRequest,
+    FetchBlobRequest, JoinReply, JoinRequest, PeerStatus, PeerStatusRequest, RAFT_WIRE_VERSION,
+    RaftMessage, ReadIndexReply, ReadIndexRequest,
 };
 use cohort_state::Request as StateRequest;
-use cohort_store::{
-    AppendEntriesRequest, ClientWriteError, InstallSnapshotRequest, RaftError, VoteRequest,
-};
+use cohort_store::{AppendEntriesRequest, InstallSnapshotRequest, RaftError, VoteRequest};
 use openraft::error::CheckIsLeaderError;
 use tonic::{Request, Response, Status};
 use tracing::debug;
@@ -29,18 +29,64 @@ use crate::identity;
 /// Serves the `Peer` service of one member.
 pub struct PeerService {
     member: Arc<Member>,
+    verified: Mutex<HashMap<Vec<u8>, Verified>>,
 }
+
+/// A peer leaf certificate that passed [`identity::authorize_peer`].
+struct Verified {
+    name: String,
+    /// The member CA it was checked against: if the trust table records
+    /// another one now (the member was removed, or removed and rejoined),
+    /// the entry is void.
+    ca: Vec<u8>,
+    /// Checked again after this, so expiry is noticed within [`RECHECK`].
+    until: Instant,
+}
+
+/// How long a verified certificate is taken on trust. Verifying the chain
+/// is an ECDSA check per RPC (heartbeats included), 7% of a member's CPU
+/// under write load; the trust table is still consulted on every call.
+const RECHECK: Duration = Duration::from_secs(60);
+/// Bound on remembered certificates (members are few; beyond that is churn,
+/// and the cache simply starts over).
+const MAX_VERIFIED: usize = 256;
 
 impl PeerService {
     pub fn new(member: Arc<Member>) -> Self {
-        PeerService { member }
+        PeerService {
+            member,
+            verified: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The calling member's name, or `unauthenticated`.
     fn authorize<T>(&self, request: &Request<T>) -> Result<String, Status> {
         let certs = request.peer_certs().unwrap_or_default();
-        identity::authorize_peer(&self.member.trust, &certs)
-            .map_err(|e| Status::unauthenticated(e.to_string()))
+        let leaf = certs.first().map(|c| c.as_ref());
+        if let Some(leaf) = leaf {
+            let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(v) = verified.get(leaf)
+                && Instant::now() < v.until
+                && self.member.trust.get(&v.name).as_deref() == Some(v.ca.as_slice())
+            {
+                return Ok(v.name.clone());
+            }
+        }
+        let name = identity::authorize_peer(&self.member.trust, &certs)
+            .map_err(|e| Status::unauthenticated(e.to_string()))?;
+        if let (Some(leaf), Some(ca)) = (leaf, self.member.trust.get(&name)) {
+            let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+            if verified.len() >= MAX_VERIFIED {
+                verified.clear();
+            }
+            let entry = Verified {
+                name: name.clone(),
+                ca,
+                until: Instant::now() + RECHECK,
+            };
+            verified.insert(leaf.to_vec(), entry);
+        }
+        Ok(name)
     }
 
     fn decode<T: serde::de::DeserializeOwned>(&self, msg: &RaftMessage) -> Result<T, Status> {
@@ -92,20 +138,31 @@ impl Peer for PeerService {
         request: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
         let from = self.authorize(&request)?;
-        let StateRequest::V1(mut v1) = self.decode(request.get_ref())?;
+        let mut v1 = match self.decode(request.get_ref())? {
+            StateRequest::V1(v1) => v1,
+            // Followers forward one request at a time; the leader batches.
+            StateRequest::Batch(_) => {
+                return Err(Status::invalid_argument(
+                    "a forwarded write carries one request, not a batch",
+                ));
+            }
+        };
         debug!(%from, client = v1.client, seq = v1.seq, "forwarded write");
         // The leader's clock is the one the state sees.
         v1.now_ms = now_ms();
         let core = self.member.core();
-        let write = core.raft.client_write(StateRequest::V1(v1));
+        let write = core.proposer.propose(v1);
         // Answer before the forwarder's own deadline, so "no quorum" reaches
         // it as such (deadline_exceeded, which clients do not retry).
         match tokio::time::timeout(LEADER_DEADLINE, write).await {
-            Ok(Ok(reply)) => envelope(&reply.data),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+            Ok(Some(Ok(reply))) => envelope(&reply),
+            Ok(Some(Err(e))) if e.forward_to_leader().is_some() => {
                 Err(Status::unavailable("this member is no longer the leader"))
             }
-            Ok(Err(e)) => Err(Status::internal(e.to_string())),
+            Ok(None) => Err(Status::unavailable(
+                "this member is restarting its Raft core",
+            )),
+            Ok(Some(Err(e))) => Err(Status::internal(e.to_string())),
             Err(_) => Err(Status::deadline_exceeded(
                 self.member.no_quorum().await.to_string(),
             )),
@@ -140,12 +197,31 @@ impl Peer for PeerService {
     ) -> Result<Response<PeerStatus>, Status> {
         self.authorize(&request)?;
         let m = self.member.core().raft.metrics().borrow().clone();
+        let tree = self.member.tree.status();
+        let (tree_last_error, tree_last_error_unix_ms) = tree.last_error.unwrap_or_default();
         Ok(Response::new(PeerStatus {
             name: self.member.name.clone(),
             raft_id: self.member.raft_id,
             applied_index: m.last_applied.map_or(0, |l| l.index),
             current_term: m.current_term,
             leader_id: m.current_leader.unwrap_or(0),
+            tree_files_missing: tree.files_missing,
+            tree_bytes_to_fetch: tree.bytes_to_fetch,
+            tree_last_error,
+            tree_last_error_unix_ms,
         }))
+    }
+
+    type FetchBlobStream = crate::tree::fetch::ChunkStream;
+
+    async fn fetch_blob(
+        &self,
+        request: Request<FetchBlobRequest>,
+    ) -> Result<Response<Self::FetchBlobStream>, Status> {
+        let from = self.authorize(&request)?;
+        let FetchBlobRequest { sha256, offset } = request.into_inner();
+        debug!(%from, offset, "blob fetch");
+        let stream = crate::tree::fetch::serve(self.member.tree.blobs(), &sha256, offset)?;
+        Ok(Response::new(stream))
     }
 }

@@ -39,7 +39,10 @@ pub async fn collective_status(
         answers.insert(name, status);
     }
     let own_applied = metrics.last_applied.map_or(0, |l| l.index);
-    let mut out = CollectiveStatus::default();
+    let mut out = CollectiveStatus {
+        term: metrics.current_term,
+        ..CollectiveStatus::default()
+    };
     for record in members.values() {
         let own = record.raft_id == member.raft_id;
         let probe = answers.get(&record.name).cloned().flatten();

@@ -20,8 +20,9 @@ use serde::de::DeserializeOwned;
 
 use crate::{DecodeError, Request};
 
-/// Number of `Request` versions this build knows (`V1` = variant index 0).
-pub const REQUEST_VERSIONS: u32 = 1;
+/// Number of `Request` versions this build knows (`V1` = variant index 0,
+/// `Batch` = 1).
+pub const REQUEST_VERSIONS: u32 = 2;
 
 fn options() -> impl Options {
     bincode::DefaultOptions::new()

@@ -15,6 +15,11 @@ pub type ClientId = u128;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     V1(RequestV1),
+    /// Several version 1 requests in one log entry, applied in order, each
+    /// deduplicated on its own. The leader groups concurrent writes this
+    /// way so that Raft's per-entry cost (append, replicate, flush, apply
+    /// hand-offs) is paid once per group rather than once per admin action.
+    Batch(Vec<RequestV1>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +32,20 @@ pub struct RequestV1 {
     /// (milliseconds since the Unix epoch). The only clock the state sees.
     pub now_ms: u64,
     pub command: Command,
+}
+
+/// One entry of the synchronized tree's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TreeEntry {
+    /// A regular file: its content's SHA-256 (the blob's name), its size and
+    /// its permission bits.
+    File {
+        sha256: [u8; 32],
+        size: u64,
+        mode: u32,
+    },
+    /// A symbolic link, relative, pointing inside the same half of the tree.
+    Symlink { target: String },
 }
 
 /// Role of a collective member.
@@ -163,6 +182,18 @@ pub enum Command {
         member: MemberRecord,
         secret_sha256: [u8; 32],
     },
+    /// Adds or replaces entries of the synchronized tree's manifest, all
+    /// or none. Paths are relative to the tree root and start with
+    /// `public/` or `private/`; directories are implied by the paths. The
+    /// file contents travel separately, as content-addressed blobs.
+    TreePut {
+        entries: Vec<(String, TreeEntry)>,
+    },
+    /// Removes a file or symlink of the tree, or every entry under a
+    /// directory path.
+    TreeRemove {
+        path: String,
+    },
 }
 
 impl Request {
@@ -176,11 +207,13 @@ impl Request {
         })
     }
 
-    /// The command carried, whatever the version.
-    pub fn command(&self) -> &Command {
-        match self {
-            Request::V1(r) => &r.command,
-        }
+    /// The commands carried, in the order they apply, whatever the version.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        let requests = match self {
+            Request::V1(r) => std::slice::from_ref(r),
+            Request::Batch(rs) => rs.as_slice(),
+        };
+        requests.iter().map(|r| &r.command)
     }
 }
 
@@ -207,6 +240,8 @@ impl Command {
             Command::PutUser { .. } => "PutUser",
             Command::RemoveUser { .. } => "RemoveUser",
             Command::Join { .. } => "Join",
+            Command::TreePut { .. } => "TreePut",
+            Command::TreeRemove { .. } => "TreeRemove",
         }
     }
 }

@@ -74,15 +74,18 @@ mod names;
 pub mod snapshot;
 mod state;
 mod time;
+mod tree;
 
 #[cfg(test)]
 mod tests;
 
 pub use codec::{decode_request, decode_value, encode_request, encode_value};
 pub use command::{
-    ClientId, Command, InviteRole, MemberRecord, MemberRole, Request, RequestV1, UserRole,
+    ClientId, Command, InviteRole, MemberRecord, MemberRole, Request, RequestV1, TreeEntry,
+    UserRole,
 };
 pub use error::{ApplyError, DecodeError, ErrorCode, SnapshotError};
 pub use names::MAX_MEMBER_NAME_LEN;
 pub use state::{InviteRecord, Response, State, UserRecord};
 pub use time::iso8601_utc;
+pub use tree::{MAX_TREE_PATH, validate_tree_path};

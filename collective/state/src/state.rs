@@ -10,7 +10,9 @@ use cohort_api::inventory::{Inventory, Outcome};
 use serde::{Deserialize, Serialize};
 
 use crate::dedupe::{Dedupe, Verdict};
-use crate::{ApplyError, ClientId, InviteRole, MemberRecord, MemberRole, Request, UserRole};
+use crate::{
+    ApplyError, ClientId, InviteRole, MemberRecord, MemberRole, Request, TreeEntry, UserRole,
+};
 
 /// What applying one request answered. Kept in the dedupe table, so a
 /// retried request gets the same answer without being applied twice.
@@ -22,6 +24,9 @@ pub enum Response {
     Refused(ApplyError),
     /// Not a command (blank or membership entry).
     Empty,
+    /// The answers to a [`Request::Batch`], in its order. Never recorded
+    /// for dedupe itself: each member request's answer is.
+    Batch(Vec<Response>),
 }
 
 impl From<Outcome> for Response {
@@ -59,6 +64,8 @@ pub struct State {
     pub(crate) users: BTreeMap<String, UserRecord>,
     pub(crate) data_key_fingerprint: Option<[u8; 32]>,
     pub(crate) dedupe: Dedupe,
+    /// The synchronized tree's manifest: path → entry, in path order.
+    pub(crate) tree: BTreeMap<String, TreeEntry>,
     /// What loading the last snapshot reported; not part of the state.
     pub(crate) restore_warnings: Vec<String>,
 }
@@ -69,6 +76,11 @@ impl State {
     pub fn apply(&mut self, request: &Request) -> Response {
         match request {
             Request::V1(r) => self.apply_deduped(r.client, r.seq, r.now_ms, &r.command),
+            Request::Batch(rs) => Response::Batch(
+                rs.iter()
+                    .map(|r| self.apply_deduped(r.client, r.seq, r.now_ms, &r.command))
+                    .collect(),
+            ),
         }
     }
 
@@ -123,6 +135,11 @@ impl State {
 
     pub fn users(&self) -> &BTreeMap<String, UserRecord> {
         &self.users
+    }
+
+    /// The synchronized tree's manifest.
+    pub fn tree(&self) -> &BTreeMap<String, TreeEntry> {
+        &self.tree
     }
 
     pub fn data_key_fingerprint(&self) -> Option<[u8; 32]> {

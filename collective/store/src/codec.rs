@@ -168,11 +168,12 @@ mod tests {
         bytes.truncate(25);
         bytes.extend([1, 0, 0, 0]); // Normal
         bytes.extend(4u64.to_le_bytes());
-        bytes.extend([1, 0, 0, 0]); // Request::V2
+        // Variant 2: the request version after V1 and Batch.
+        bytes.extend([2, 0, 0, 0]);
         assert!(matches!(
             decode_entry(&bytes),
             Err(CodecError::Request(
-                cohort_state::DecodeError::UnknownVersion(2)
+                cohort_state::DecodeError::UnknownVersion(3)
             ))
         ));
     }

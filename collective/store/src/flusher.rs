@@ -29,8 +29,6 @@ enum Waiter {
     Log(LogFlushed<TypeConfig>),
     /// An async caller awaiting the result.
     Wait(oneshot::Sender<Result<(), io::Error>>),
-    /// Nobody waits; the write just must not linger unsynced.
-    Lazy,
 }
 
 /// Handle to the sync thread. Dropping it lets the thread finish the queued
@@ -78,12 +76,6 @@ impl Flusher {
         }
         rx.await.map_err(|_| gone())?
     }
-
-    /// Asks for a sync round without waiting for it.
-    pub(crate) fn sync_soon(&self) {
-        // A stopped thread has already reported its failure to a waiter.
-        let _ = self.send(Waiter::Lazy);
-    }
 }
 
 impl Drop for Flusher {
@@ -121,7 +113,6 @@ fn complete(waiter: Waiter, result: Result<(), io::Error>) {
         Waiter::Wait(tx) => {
             let _ = tx.send(result);
         }
-        Waiter::Lazy => {}
     }
 }
 
@@ -182,8 +173,10 @@ mod tests {
     async fn dropping_the_flusher_finishes_queued_waiters() {
         let disk = Arc::new(SlowDisk::default());
         let flusher = Flusher::start(disk.clone()).unwrap();
-        flusher.sync_soon();
+        let (tx, rx) = oneshot::channel();
+        assert!(flusher.send(Waiter::Wait(tx)).is_ok());
         drop(flusher);
         assert_eq!(disk.rounds.load(Ordering::SeqCst), 1);
+        rx.await.unwrap().unwrap();
     }
 }

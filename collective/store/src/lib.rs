@@ -67,7 +67,9 @@
 //! wait: it is a hint (a member that loses it re-applies up to an older
 //! commit and learns the rest from the leader), and openraft's core awaits
 //! it before every apply, so syncing there would add one fsync to every
-//! write's latency; its value rides along with the next round.
+//! write's latency. It does not even ask for a round: its value rides along
+//! with the next append's round (or sled's own periodic flush when the log
+//! goes quiet), since a round of its own per commit doubled the rounds.
 //!
 //! # Snapshots
 //!

@@ -234,10 +234,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        self.put_meta(KEY_COMMITTED, &committed, ErrorSubject::Store)?;
-        // A hint, not a promise: see the crate essay, "Durability".
-        self.flusher.sync_soon();
-        Ok(())
+        // A hint, not a promise: see the crate essay, "Durability". No
+        // round of its own: it rides along with the next append's round.
+        self.put_meta(KEY_COMMITTED, &committed, ErrorSubject::Store)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {

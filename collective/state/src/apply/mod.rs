@@ -9,6 +9,7 @@
 mod inventory;
 mod invites;
 mod members;
+mod tree;
 mod users;
 
 use cohort_api::inventory::Outcome;
@@ -71,6 +72,8 @@ impl State {
                 member,
                 secret_sha256,
             } => self.join(member, secret_sha256, now_ms),
+            Command::TreePut { entries } => self.tree_put(entries),
+            Command::TreeRemove { path } => self.tree_remove(path),
         };
         match applied {
             Ok(mut outcome) => {

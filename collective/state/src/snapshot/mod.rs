@@ -3,7 +3,9 @@
 //! # Format
 //!
 //! One version byte, then the bincode encoding (see `codec`) of that
-//! version's snapshot struct. Version 1 is `v1::SnapshotV1`.
+//! version's snapshot struct. Version 1 is `v1::SnapshotV1`; version 2
+//! (`v2::SnapshotV2`, written now) is version 1 followed by the tree
+//! manifest.
 //!
 //! The snapshot structs are private *mirrors* of the state, not the state's
 //! own types: the inventory's types carry no serde derives on purpose
@@ -34,15 +36,16 @@
 //! [`Response`]: crate::Response
 
 mod v1;
+mod v2;
 
 use crate::{SnapshotError, State};
 
 /// The version `encode` writes.
-pub const CURRENT_VERSION: u8 = 1;
+pub const CURRENT_VERSION: u8 = 2;
 
 pub(crate) fn encode(state: &State) -> Vec<u8> {
     let mut out = vec![CURRENT_VERSION];
-    crate::codec::encode_into(&v1::SnapshotV1::from_state(state), &mut out);
+    crate::codec::encode_into(&v2::SnapshotV2::from_state(state), &mut out);
     out
 }
 
@@ -51,7 +54,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<State, SnapshotError> {
         return Err(SnapshotError::Corrupt("snapshot is empty".to_owned()));
     };
     match version {
-        1 => v1::SnapshotV1::decode(body)?.into_state(),
+        1 => v2::SnapshotV2::from(v1::SnapshotV1::decode(body)?).into_state(),
+        2 => v2::SnapshotV2::decode(body)?.into_state(),
         other => Err(SnapshotError::UnknownVersion(other)),
     }
 }

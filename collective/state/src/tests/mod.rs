@@ -18,11 +18,12 @@ mod t40_dedupe;
 mod t50_snapshot;
 mod t60_frozen;
 mod t70_props;
+mod t80_tree;
 
 use crate::dedupe::Dedupe;
 use crate::{
-    ClientId, Command, ErrorCode, InviteRole, MemberRecord, MemberRole, Request, Response, State,
-    UserRole,
+    ClientId, Command, ErrorCode, InviteRole, MemberRecord, MemberRole, Request, RequestV1,
+    Response, State, TreeEntry, UserRole,
 };
 
 /// 2026-11-05T00:00:00Z, the default `now_ms` of a step.

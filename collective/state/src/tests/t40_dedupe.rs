@@ -147,3 +147,54 @@ fn dedupe_survives_snapshot_and_restore() {
     assert_eq!(back.last_request(1), None);
     assert_eq!(s.snapshot(), back.snapshot());
 }
+
+fn v1(client: ClientId, seq: u64, command: Command) -> RequestV1 {
+    RequestV1 {
+        client,
+        seq,
+        now_ms: T0,
+        command,
+    }
+}
+
+#[test]
+fn a_batch_applies_in_order_and_answers_each_request() {
+    let mut s = State::default();
+    let got = s.apply(&Request::Batch(vec![
+        v1(1, 1, define("n[1-3]", &[])),
+        // Refused on its own: it does not undo its neighbours.
+        v1(2, 1, define("n2", &[])),
+        // Sees the first request's nodes: order is the batch's.
+        v1(3, 1, set("n[1-3]", &["location.rack=4"])),
+    ]));
+    let Response::Batch(answers) = got else {
+        panic!("{got:?}")
+    };
+    assert_eq!(answers.len(), 3);
+    assert_answer(&answers[0], Want::Changed(3), "define");
+    assert!(matches!(answers[1], Response::Refused(_)), "{answers:?}");
+    assert_answer(&answers[2], Want::Changed(3), "set");
+    assert_eq!(attr(&s, "n3", "location.rack").as_deref(), Some("4"));
+}
+
+#[test]
+fn a_batched_request_is_deduplicated_like_a_single_one() {
+    let mut batched = State::default();
+    let mut single = State::default();
+    let first = v1(1, 1, define("n[1-3]", &[]));
+    let Response::Batch(answers) = batched.apply(&Request::Batch(vec![first.clone()])) else {
+        panic!("a batch answers with a batch")
+    };
+    let alone = single.apply(&Request::V1(first.clone()));
+    assert_eq!(answers, vec![alone.clone()]);
+    // Retried alone after going out in a batch (the leader changed between
+    // the two): the cached answer, nothing applied twice.
+    let before = batched.snapshot();
+    assert_eq!(batched.apply(&Request::V1(first.clone())), alone);
+    assert_eq!(batched.snapshot(), before);
+    // The same request twice in one batch: applied once, answered twice.
+    let mut twice = State::default();
+    let got = twice.apply(&Request::Batch(vec![first.clone(), first]));
+    assert_eq!(got, Response::Batch(vec![alone.clone(), alone]));
+    assert_eq!(twice.snapshot(), single.snapshot());
+}

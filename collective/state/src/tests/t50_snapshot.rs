@@ -77,16 +77,16 @@ fn damaged_snapshots_are_refused_with_the_cause() {
         SnapshotError::Corrupt("snapshot is empty".to_owned())
     );
     let mut future = good.clone();
-    future[0] = 2;
+    future[0] = 3;
     assert_eq!(
         State::restore(&future).unwrap_err(),
-        SnapshotError::UnknownVersion(2)
+        SnapshotError::UnknownVersion(3)
     );
     assert!(
         State::restore(&future)
             .unwrap_err()
             .to_string()
-            .contains("version 2 is not supported")
+            .contains("version 3 is not supported")
     );
     assert_eq!(
         State::restore(&[0]).unwrap_err(),
@@ -177,9 +177,9 @@ fn requests_round_trip_and_damage_is_named() {
     ));
     assert!(matches!(decode_request(&[]), Err(DecodeError::Corrupt(_))));
     let mut future = bytes.clone();
-    future[0] = 1; // variant index 1 = Request::V2
+    future[0] = 2; // variant index 2: the request version after Batch
     let err = decode_request(&future).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownVersion(2));
+    assert_eq!(err, DecodeError::UnknownVersion(3));
     assert!(err.to_string().contains("upgrade this member"), "{err}");
     let mut garbage = bytes;
     garbage[..4].copy_from_slice(&[0xFF; 4]);

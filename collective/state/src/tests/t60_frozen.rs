@@ -299,13 +299,18 @@ fn snapshot_v1() {
         6e672077697468207468697320696e76697465207265706c6163657320697473207265636f72640000000000000000",
     );
     let s = small_state();
+    // Written today as version 2: the same body followed by an empty tree
+    // (a u64 count of zero).
+    let mut as_v2 = vec![2];
+    as_v2.extend_from_slice(&literal[1..]);
+    as_v2.extend_from_slice(&[0; 8]);
     assert_eq!(
         hex(&s.snapshot()),
-        hex(&literal),
+        hex(&as_v2),
         "encoding of the small state"
     );
     let back = State::restore(&literal).unwrap();
-    assert_eq!(back.snapshot(), literal);
+    assert_eq!(back.snapshot(), as_v2);
     assert_eq!(back.inventory().dump(), s.inventory().dump());
     assert_eq!(back.members(), s.members());
     assert_eq!(back.invites(), s.invites());
@@ -331,5 +336,109 @@ fn v1_join() {
         0d0000000000000031302e302e302e323a38343433010000000500000000000000300302010214000000000000007373\
         682d65643235353139204141414132206d32aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\
         aaaa",
+    );
+}
+
+#[test]
+fn batch_of_v1() {
+    let Request::V1(first) = v1(Command::Noop) else {
+        unreachable!()
+    };
+    let second = RequestV1 {
+        seq: 8,
+        command: remove("n1"),
+        ..first.clone()
+    };
+    frozen(
+        Request::Batch(vec![first, second]),
+        "010000000200000000000000100f0e0d0c0b0a0908070605040302010700000000000000005801a9a101000000000000\
+        100f0e0d0c0b0a0908070605040302010800000000000000005801a9a10100000400000002000000000000006e31",
+    );
+}
+
+#[test]
+fn snapshot_v2() {
+    let mut s = small_state();
+    let put = Command::TreePut {
+        entries: vec![
+            (
+                "public/os/a/boot.ipxe".to_owned(),
+                TreeEntry::File {
+                    sha256: [0x11; 32],
+                    size: 42,
+                    mode: 0o644,
+                },
+            ),
+            (
+                "public/os/b".to_owned(),
+                TreeEntry::Symlink {
+                    target: "a".to_owned(),
+                },
+            ),
+        ],
+    };
+    s.apply(&Request::v1(0x44, 1, T0 + 200, put));
+    let literal = unhex(
+        "0203000000000000000a0000000000000065766572797468696e67000000000000000000050000000000000066697273\
+        7400000000000000000102000000000000006e3105000000000000007261636b3102000000000000000e000000000000\
+        00636f6e736f6c652e6d6574686f6400000000040000000000000069706d690d000000000000006c6f636174696f6e2e\
+        7261636b0100000004000000000000007b6e317d00020000000000000002000000000000006e31010000000000000005\
+        000000000000007261636b3101000000000000000a000000000000006c6f636174696f6e2e7500000000010000000000\
+        00003402000000000000006e32010000000000000005000000000000007261636b3101000000000000000a0000000000\
+        00006c6f636174696f6e2e7500000000010000000000000034010000000000000002000000000000006d310100000000\
+        00000001000000000000000e0000000000000031302e302e302e313a313330303101000000000000000d000000000000\
+        0031302e302e302e313a38343433000000000500000000000000300302010114000000000000007373682d6564323535\
+        3139204141414131206d31020000000000000002000000000000006d3100000000bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\
+        bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb00356fa9a101000002000000000000006d3200000000aaaaaaaaaaaaaaaaaa\
+        aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa804638a9a10100000100000000000000050000000000000061\
+        6c696365000000000101010101010101010101010101010101010101010101010101010101010101015a5a5a5a5a5a5a\
+        5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a0300000000000000420000000000000000000000000000\
+        000800000000000000075801a9a101000001000000010000001c000000000000007573657220226e6f626f6479222064\
+        6f6573206e6f74206578697374430000000000000000000000000000000900000000000000645801a9a1010000000000\
+        0001000000000000004600000000000000226d312220697320616c72656164792061206d656d6265723b206a6f696e69\
+        6e672077697468207468697320696e76697465207265706c6163657320697473207265636f7264000000000000000044\
+        0000000000000000000000000000000100000000000000c85801a9a10100000000000000000000000000000200000000\
+        000000020000000000000015000000000000007075626c69632f6f732f612f626f6f742e697078650000000011111111\
+        111111111111111111111111111111111111111111111111111111112a00000000000000a40100000b00000000000000\
+        7075626c69632f6f732f6201000000010000000000000061",
+    );
+    assert_eq!(hex(&s.snapshot()), hex(&literal), "encoding with a tree");
+    let back = State::restore(&literal).unwrap();
+    assert_eq!(back.snapshot(), literal);
+    assert_eq!(back.tree(), s.tree());
+    assert_eq!(back.inventory().dump(), s.inventory().dump());
+}
+
+#[test]
+fn v1_tree_put_and_remove() {
+    frozen(
+        v1(Command::TreePut {
+            entries: vec![
+                (
+                    "public/f".to_owned(),
+                    TreeEntry::File {
+                        sha256: [0x22; 32],
+                        size: 7,
+                        mode: 0o755,
+                    },
+                ),
+                (
+                    "private/l".to_owned(),
+                    TreeEntry::Symlink {
+                        target: "x".to_owned(),
+                    },
+                ),
+            ],
+        }),
+        "00000000100f0e0d0c0b0a0908070605040302010700000000000000005801a9a1010000130000000200000000000000\
+        08000000000000007075626c69632f660000000022222222222222222222222222222222222222222222222222222222\
+        222222220700000000000000ed0100000900000000000000707269766174652f6c01000000010000000000000078",
+    );
+    frozen(
+        v1(Command::TreeRemove {
+            path: "public/os".to_owned(),
+        }),
+        "00000000100f0e0d0c0b0a0908070605040302010700000000000000005801a9a1010000140000000900000000000000\
+        7075626c69632f6f73",
     );
 }

@@ -1,0 +1,447 @@
+//! The content-addressed blob store: `<data>/member/blobs/<2 hex>/<64 hex>`,
+//! one file per SHA-256, written only through a [`BlobWriter`].
+//!
+//! A writer streams into `blobs/tmp/<name>.part`, hashing as it goes, so a
+//! file of many GiB needs one chunk of memory. `finish` checks the hash (a
+//! fetch knows it in advance; an upload learns it), fsyncs the file, renames
+//! it into place and fsyncs the directory: a blob name on disk always holds
+//! the complete, verified content, or the scrubber finds out. A fetch's
+//! `.part` is named by the hash it should become, so a fetch cut short (the
+//! peer died, or this member was killed) continues from the part's length:
+//! the prefix already on disk is hashed again on reopening, which costs a
+//! read but no network.
+//!
+//! Blocking I/O throughout: callers run it on the blocking pool.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use ring::digest::{Context, SHA256};
+
+/// Bytes read per step when hashing files already on disk.
+const HASH_BUF: usize = 1 << 20;
+
+/// A SHA-256 content hash.
+pub type Sha256 = [u8; 32];
+
+/// Lower-case hex of a hash (the blob's file name, the HTTP ETag).
+pub fn hex(sha: &Sha256) -> String {
+    sha.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A hash from 64 hex digits, or `None`.
+pub fn parse_hex(text: &str) -> Option<Sha256> {
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A hash from wire bytes (exactly 32), or `None`.
+pub fn from_bytes(bytes: &[u8]) -> Option<Sha256> {
+    bytes.try_into().ok()
+}
+
+/// Why a blob could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// More bytes than the blob may have: the sender is wrong; discard.
+    #[error("more than the {limit} bytes declared")]
+    TooLong { limit: u64 },
+    /// Fewer bytes than declared at the end of an upload.
+    #[error("{got} bytes received, {declared} declared")]
+    TooShort { got: u64, declared: u64 },
+    /// The content is not what its name says: discard and fetch again.
+    #[error("content hashes to {got}, not {expected}")]
+    Mismatch { expected: String, got: String },
+}
+
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BlobError + use<> {
+    let path = path.to_owned();
+    move |source| BlobError::Io { what, path, source }
+}
+
+/// The blob directory of one member.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating) the store at `root` (`<data>/member/blobs`).
+    pub fn open(root: impl Into<PathBuf>) -> Result<BlobStore, BlobError> {
+        let root = root.into();
+        let tmp = root.join("tmp");
+        fs::create_dir_all(&tmp).map_err(io_err("cannot create", &tmp))?;
+        Ok(BlobStore { root })
+    }
+
+    /// Where the blob `sha` lives (whether or not it is there).
+    pub fn path(&self, sha: &Sha256) -> PathBuf {
+        let h = hex(sha);
+        self.root.join(&h[..2]).join(h)
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Whether the blob is in the store (complete: only verified content is
+    /// ever renamed into place).
+    pub fn has(&self, sha: &Sha256) -> bool {
+        fs::symlink_metadata(self.path(sha)).is_ok_and(|m| m.is_file())
+    }
+
+    /// A writer for the blob `sha` of `size` bytes, continuing a part left
+    /// by an earlier attempt (its prefix is hashed again).
+    pub fn resume(&self, sha: &Sha256, size: u64) -> Result<BlobWriter, BlobError> {
+        let part = self.tmp_dir().join(format!("{}.part", hex(sha)));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&part)
+            .map_err(io_err("cannot open", &part))?;
+        let mut ctx = Context::new(&SHA256);
+        let mut len = file.metadata().map_err(io_err("cannot stat", &part))?.len();
+        if len > size {
+            // Longer than the blob can be: nothing in it can be trusted.
+            file.set_len(0).map_err(io_err("cannot truncate", &part))?;
+            len = 0;
+        } else if len > 0 {
+            file.seek(SeekFrom::Start(0))
+                .map_err(io_err("cannot read", &part))?;
+            let hashed = hash_reader(&mut file, &mut ctx).map_err(io_err("cannot read", &part))?;
+            // A concurrent truncation would make the two differ; start over.
+            if hashed != len {
+                file.set_len(0).map_err(io_err("cannot truncate", &part))?;
+                ctx = Context::new(&SHA256);
+                len = 0;
+            }
+        }
+        Ok(BlobWriter {
+            file,
+            part,
+            ctx,
+            len,
+            limit: size,
+            expect: Some(*sha),
+            target: None,
+            store: self.clone(),
+        })
+    }
+
+    /// A writer for an upload of `size` bytes whose hash is learnt at the
+    /// end. Its part has a random name: two uploads never share one.
+    pub fn upload(&self, size: u64) -> Result<BlobWriter, BlobError> {
+        let name = hex(&crate::server::random_bytes::<32>());
+        let part = self.tmp_dir().join(format!("upload-{name}.part"));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)
+            .map_err(io_err("cannot create", &part))?;
+        Ok(BlobWriter {
+            file,
+            part,
+            ctx: Context::new(&SHA256),
+            len: 0,
+            limit: size,
+            expect: None,
+            target: Some(size),
+            store: self.clone(),
+        })
+    }
+
+    /// Puts `bytes` into the store (small derived files); returns the hash.
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<Sha256, BlobError> {
+        let sha = crate::server::sha256(bytes);
+        if self.has(&sha) {
+            return Ok(sha);
+        }
+        let mut w = self.upload(bytes.len() as u64)?;
+        w.write(bytes)?;
+        w.finish()
+    }
+
+    /// Removes a blob (corrupt, or no longer referenced).
+    pub fn remove(&self, sha: &Sha256) -> io::Result<()> {
+        match fs::remove_file(self.path(sha)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Hashes the blob on disk: `Ok(true)` when its content matches its name.
+    pub fn verify(&self, sha: &Sha256) -> io::Result<bool> {
+        Ok(&hash_file(&self.path(sha))? == sha)
+    }
+
+    /// Every blob in the store with its modification time. Names that are
+    /// not hashes (someone else's files) are skipped.
+    pub fn list(&self) -> Vec<(Sha256, SystemTime)> {
+        let mut out = Vec::new();
+        let Ok(dirs) = fs::read_dir(&self.root) else {
+            return out;
+        };
+        for dir in dirs.flatten() {
+            let name = dir.file_name();
+            if name.len() != 2 || !dir.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Ok(files) = fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let Some(sha) = f.file_name().to_str().and_then(parse_hex) else {
+                    continue;
+                };
+                if let Ok(meta) = f.metadata()
+                    && meta.is_file()
+                {
+                    out.push((sha, meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Parts in `tmp/`, with their modification times (for clean-up).
+    pub fn parts(&self) -> Vec<(PathBuf, SystemTime)> {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((e.path(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
+            })
+            .collect()
+    }
+}
+
+/// Streams one blob into the store; see the module documentation.
+pub struct BlobWriter {
+    file: File,
+    part: PathBuf,
+    ctx: Context,
+    len: u64,
+    /// Most bytes accepted.
+    limit: u64,
+    /// The hash the content must have (a fetch), or `None` (an upload).
+    expect: Option<Sha256>,
+    /// Exact length required at the end (an upload's declared size).
+    target: Option<u64>,
+    store: BlobStore,
+}
+
+impl BlobWriter {
+    /// Bytes written so far (where a resumed fetch continues from).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Appends a chunk; refuses to go past the declared size.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), BlobError> {
+        let end = self.len.saturating_add(data.len() as u64);
+        if end > self.limit {
+            return Err(BlobError::TooLong { limit: self.limit });
+        }
+        self.file
+            .write_all(data)
+            .map_err(io_err("cannot write", &self.part))?;
+        self.ctx.update(data);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Verifies, makes durable and renames into place; returns the hash.
+    /// On a mismatch the part is deleted (its content is wrong, not short).
+    pub fn finish(self) -> Result<Sha256, BlobError> {
+        if let Some(declared) = self.target
+            && self.len != declared
+        {
+            let e = BlobError::TooShort {
+                got: self.len,
+                declared,
+            };
+            self.discard();
+            return Err(e);
+        }
+        let mut got = [0u8; 32];
+        got.copy_from_slice(self.ctx.clone().finish().as_ref());
+        if let Some(expected) = self.expect
+            && expected != got
+        {
+            let e = BlobError::Mismatch {
+                expected: hex(&expected),
+                got: hex(&got),
+            };
+            self.discard();
+            return Err(e);
+        }
+        self.file
+            .sync_all()
+            .map_err(io_err("cannot sync", &self.part))?;
+        let dest = self.store.path(&got);
+        if dest.is_file() {
+            // Already there (an upload of known content): the existing blob
+            // counts as fresh, so garbage collection gives the TreePut that
+            // follows its hour.
+            let _ = File::options()
+                .write(true)
+                .open(&dest)
+                .and_then(|f| f.set_modified(SystemTime::now()));
+            self.discard();
+            return Ok(got);
+        }
+        let dir = dest.parent().unwrap_or(&self.store.root).to_owned();
+        fs::create_dir_all(&dir).map_err(io_err("cannot create", &dir))?;
+        fs::rename(&self.part, &dest).map_err(io_err("cannot rename into", &dest))?;
+        // The rename is durable only once the directory is.
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("cannot sync", &dir))?;
+        Ok(got)
+    }
+
+    /// Drops the part file.
+    pub fn discard(self) {
+        let _ = fs::remove_file(&self.part);
+    }
+}
+
+/// Feeds everything `r` yields into `ctx`; returns the byte count.
+fn hash_reader(r: &mut impl Read, ctx: &mut Context) -> io::Result<u64> {
+    let mut buf = vec![0u8; HASH_BUF];
+    let mut total = 0u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                ctx.update(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// SHA-256 of a file's content.
+pub fn hash_file(path: &Path) -> io::Result<Sha256> {
+    let mut ctx = Context::new(&SHA256);
+    hash_reader(&mut File::open(path)?, &mut ctx)?;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open(dir.path().join("blobs")).expect("open");
+        (dir, store)
+    }
+
+    fn content(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn fetch_resumes_from_the_part_after_a_restart() {
+        let (_dir, store) = store();
+        let data = content(3 * HASH_BUF + 123);
+        let sha = crate::server::sha256(&data);
+        let mut w = store.resume(&sha, data.len() as u64).expect("resume");
+        w.write(&data[..HASH_BUF + 5]).expect("write");
+        // The member dies here: the writer is dropped, the part stays.
+        drop(w);
+        let mut w = store.resume(&sha, data.len() as u64).expect("resume again");
+        assert_eq!(w.len(), HASH_BUF as u64 + 5);
+        w.write(&data[HASH_BUF + 5..]).expect("write rest");
+        assert_eq!(w.finish().expect("finish"), sha);
+        assert!(store.has(&sha));
+        assert_eq!(fs::read(store.path(&sha)).expect("read"), data);
+        assert!(store.verify(&sha).expect("verify"));
+        assert!(store.parts().is_empty(), "the part was renamed away");
+    }
+
+    #[test]
+    fn wrong_content_is_refused_and_its_part_deleted() {
+        let (_dir, store) = store();
+        let data = content(1000);
+        let sha = crate::server::sha256(&data);
+        let mut w = store.resume(&sha, 1000).expect("resume");
+        let mut bad = data.clone();
+        bad[500] ^= 1;
+        w.write(&bad).expect("write");
+        let e = w.finish().expect_err("mismatch");
+        assert!(matches!(e, BlobError::Mismatch { .. }), "{e}");
+        assert!(!store.has(&sha));
+        assert!(store.parts().is_empty());
+    }
+
+    #[test]
+    fn more_than_declared_is_refused() {
+        let (_dir, store) = store();
+        let mut w = store.upload(10).expect("upload");
+        w.write(b"0123456789").expect("ten bytes");
+        assert!(matches!(
+            w.write(b"x"),
+            Err(BlobError::TooLong { limit: 10 })
+        ));
+        let mut short = store.upload(10).expect("upload");
+        short.write(b"abc").expect("write");
+        assert!(matches!(short.finish(), Err(BlobError::TooShort { .. })));
+    }
+
+    #[test]
+    fn a_part_longer_than_the_blob_starts_over() {
+        let (_dir, store) = store();
+        let data = content(100);
+        let sha = crate::server::sha256(&data);
+        let part = store.tmp_dir().join(format!("{}.part", hex(&sha)));
+        fs::write(&part, content(200)).expect("write part");
+        let mut w = store.resume(&sha, 100).expect("resume");
+        assert_eq!(w.len(), 0);
+        w.write(&data).expect("write");
+        assert_eq!(w.finish().expect("finish"), sha);
+    }
+
+    #[test]
+    fn corruption_on_disk_is_detected() {
+        let (_dir, store) = store();
+        let sha = store.put_bytes(b"hello blob").expect("put");
+        assert!(store.verify(&sha).expect("verify"));
+        fs::write(store.path(&sha), b"hello blub").expect("corrupt");
+        assert!(!store.verify(&sha).expect("verify"));
+        assert_eq!(store.list().len(), 1);
+        store.remove(&sha).expect("remove");
+        assert!(!store.has(&sha));
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let sha = crate::server::sha256(b"x");
+        assert_eq!(parse_hex(&hex(&sha)), Some(sha));
+        assert_eq!(parse_hex("zz"), None);
+        assert_eq!(parse_hex(&"g".repeat(64)), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! Fetching one blob from the other members (`Peer.FetchBlob`).
+//!
+//! Peers are tried in turn, starting at one chosen by the hash so that
+//! several members fetching many blobs spread the load. A peer that lacks
+//! the blob says NOT_FOUND and the next is asked; a peer that dies or
+//! stalls mid-stream leaves the bytes received so far in the part, and the
+//! next peer is asked from that offset. Content that does not hash to its
+//! name is discarded whole (which peer sent the bad bytes cannot be told
+//! once they are mixed) and the fetch starts over with the next peer.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::pin::Pin;
+use std::time::Duration;
+
+use cohort_proto::peer_client::PeerClient;
+use cohort_proto::{BlobChunk, FetchBlobRequest};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use super::Tree;
+use super::blobs::{BlobStore, BlobWriter, Sha256, from_bytes, hex};
+use crate::server::dial::Dialer;
+
+/// Bytes per chunk sent.
+pub const CHUNK: usize = 1 << 20;
+
+/// The reply stream of `FetchBlob`.
+pub type ChunkStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<BlobChunk, Status>> + Send>>;
+
+/// Serves blob `sha` from `offset` (the `FetchBlob` handler's work): reads
+/// run on the blocking pool, one chunk ahead of the network.
+pub fn serve(blobs: &BlobStore, sha: &[u8], offset: u64) -> Result<ChunkStream, Status> {
+    let sha = from_bytes(sha)
+        .ok_or_else(|| Status::invalid_argument("sha256 must be 32 bytes (a SHA-256 hash)"))?;
+    let path = blobs.path(&sha);
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Status::not_found(format!(
+                "this member does not have blob {} (yet)",
+                hex(&sha)
+            )));
+        }
+        Err(e) => return Err(Status::internal(format!("cannot open blob: {e}"))),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| Status::internal(format!("cannot stat blob: {e}")))?
+        .len();
+    if offset > len {
+        return Err(Status::out_of_range(format!(
+            "offset {offset} is past the end of the {len}-byte blob"
+        )));
+    }
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| Status::internal(format!("cannot seek in blob: {e}")))?;
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let mut size = len;
+        loop {
+            let mut data = vec![0u8; CHUNK];
+            let n = match fill(&mut file, &mut data) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ =
+                        tx.blocking_send(Err(Status::internal(format!("cannot read blob: {e}"))));
+                    return;
+                }
+            };
+            data.truncate(n);
+            // The size travels in the first chunk only.
+            let chunk = BlobChunk {
+                data,
+                size: std::mem::take(&mut size),
+            };
+            if tx.blocking_send(Ok(chunk)).is_err() {
+                return; // the fetcher went away
+            }
+        }
+    });
+    Ok(Box::pin(ReceiverStream::new(rx)))
+}
+
+/// Reads until `buf` is full or the end of the file.
+pub fn fill(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Longest wait for the next chunk before a peer counts as stalled.
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
+/// Generous bound on one message: chunks are 1 MiB.
+const MAX_CHUNK_MESSAGE: usize = 8 << 20;
+
+/// A member to fetch from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub addr: String,
+}
+
+/// Runs blocking work on the blocking pool; a panic there is an error.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("internal error: blocking task failed: {e}"))
+}
+
+/// Fetches blob `sha` of `size` bytes into the store from one of `sources`.
+pub async fn fetch(
+    tree: &Tree,
+    dialer: &Dialer,
+    sha: Sha256,
+    size: u64,
+    sources: &[Source],
+) -> Result<(), String> {
+    let name = hex(&sha);
+    if sources.is_empty() {
+        return Err(format!(
+            "blob {name}: no other member to fetch it from, and this member lacks it"
+        ));
+    }
+    let start = usize::from(sha[0]) % sources.len();
+    let mut errors = Vec::new();
+    let mut writer = None;
+    for i in 0..sources.len() {
+        let source = &sources[(start + i) % sources.len()];
+        let w = match writer.take() {
+            Some(w) => w,
+            None => {
+                let blobs = tree.blobs().clone();
+                let w = blocking(move || blobs.resume(&sha, size))
+                    .await?
+                    .map_err(|e| format!("blob {name}: {e}"))?;
+                if w.len() > 0 {
+                    tracing::info!(blob = %name, offset = w.len(), size, "resuming blob fetch");
+                }
+                w
+            }
+        };
+        match from_peer(dialer, source, sha, w).await {
+            Ok(w) if w.len() == size => {
+                match blocking(move || w.finish()).await? {
+                    Ok(_) => return Ok(()),
+                    // The part was discarded: the next peer starts afresh.
+                    Err(e) => errors.push(format!("{}: {e}", source.name)),
+                }
+            }
+            Ok(w) => {
+                errors.push(format!(
+                    "{}: stream ended at {} of {size} bytes",
+                    source.name,
+                    w.len()
+                ));
+                writer = Some(w);
+            }
+            Err((w, e)) => {
+                errors.push(format!("{}: {e}", source.name));
+                writer = w;
+            }
+        }
+    }
+    Err(format!("blob {name}: {}", errors.join("; ")))
+}
+
+/// Streams what `source` has from the writer's length on. On failure the
+/// writer comes back when its content is still good to continue.
+async fn from_peer(
+    dialer: &Dialer,
+    source: &Source,
+    sha: Sha256,
+    mut writer: BlobWriter,
+) -> Result<BlobWriter, (Option<BlobWriter>, String)> {
+    let channel = match dialer.channel(&source.name, &source.addr) {
+        Ok(c) => c,
+        Err(e) => return Err((Some(writer), e)),
+    };
+    let mut client = PeerClient::new(channel).max_decoding_message_size(MAX_CHUNK_MESSAGE);
+    let request = FetchBlobRequest {
+        sha256: sha.to_vec(),
+        offset: writer.len(),
+    };
+    let mut stream = match client.fetch_blob(request).await {
+        Ok(r) => r.into_inner(),
+        Err(s) if s.code() == tonic::Code::NotFound => {
+            return Err((Some(writer), "does not have it yet".to_owned()));
+        }
+        Err(s) => return Err((Some(writer), s.message().to_owned())),
+    };
+    loop {
+        let chunk = match tokio::time::timeout(CHUNK_TIMEOUT, stream.message()).await {
+            Err(_) => return Err((Some(writer), "stalled".to_owned())),
+            Ok(Err(s)) => return Err((Some(writer), s.message().to_owned())),
+            Ok(Ok(None)) => return Ok(writer),
+            Ok(Ok(Some(chunk))) => chunk,
+        };
+        if chunk.data.is_empty() {
+            continue;
+        }
+        let (w, result) = blocking(move || {
+            let r = writer.write(&chunk.data);
+            (writer, r)
+        })
+        .await
+        .map_err(|e| (None, e))?;
+        writer = w;
+        if let Err(e) = result {
+            // More bytes than the blob has: this peer's copy is wrong.
+            writer.discard();
+            return Err((None, e.to_string()));
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! The sync task: one per member, closing the gap between the manifest and
+//! `<data>/tree/`.
+//!
+//! A *pass* computes the desired tree (the manifest plus the trust bundle),
+//! removes what this member placed earlier and the manifest no longer
+//! lists, places every file whose blob is here, fetches the missing blobs
+//! (several at once) and places their files as each arrives, then collects
+//! unreferenced blobs. A pass runs when the manifest or the member table
+//! changes (Raft applied something that changed them), when something
+//! woke the task (an upload, the scrubber), every [`FULL_PASS`] anyway,
+//! and every few seconds while files are missing.
+//!
+//! Only paths this member placed are ever removed (they are recorded in
+//! `member/tree-paths.json` *before* they are placed, so a crash leaks
+//! nothing): a file an operator dropped into the tree by hand is left
+//! alone (and not served by the manifest view).
+//!
+//! At start a scrubber hashes every blob (and every tree file that is a
+//! copy rather than a link of its blob) in the background; what does not
+//! match its name is deleted and fetched again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cohort_state::{MemberRecord, TreeEntry};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::Tree;
+use super::blobs::{Sha256, hex};
+use super::fetch::{Source, blocking, fetch};
+use super::materialize::{self as mat, Placed, Want};
+use crate::server::dial::Dialer;
+use crate::server::member::Member;
+
+/// Blob fetches in flight at once.
+const PARALLEL_FETCHES: usize = 4;
+/// A full pass at least this often, changes or not (a file removed by
+/// hand is put back).
+const FULL_PASS: Duration = Duration::from_secs(60);
+/// Retry interval while files are missing.
+const RETRY: Duration = Duration::from_secs(2);
+/// How long an unreferenced blob or a stale part is kept: an upload
+/// precedes the TreePut that references it.
+const KEEP_UNREFERENCED: Duration = Duration::from_secs(3600);
+
+type Manifest = BTreeMap<String, TreeEntry>;
+type Members = BTreeMap<String, MemberRecord>;
+type Desired = Arc<BTreeMap<String, Want>>;
+
+/// Runs the sync task of `member` until `stop`.
+pub async fn run(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
+    let tree = member.tree.clone();
+    // Bulk transfers get connections of their own: Raft heartbeats travel
+    // on the member dialer's channels and must not queue behind blob chunks.
+    let dialer = Dialer::new(member.identity.clone(), member.trust.clone());
+    let root = tree.root.clone();
+    let _ = blocking(move || mat::sweep_temps(&root)).await;
+    let scrubber = tokio::spawn(scrub(tree.clone(), member.clone()));
+    let mut seen: Option<(Manifest, Members)> = None;
+    let mut seen_applied = None;
+    // When the next pass is due even without a change.
+    let mut next_pass = Instant::now();
+    loop {
+        let core = member.core();
+        // Metrics change often (heartbeats, replication progress); the
+        // manifest can only have changed if an entry was applied.
+        let applied = core.state.last_applied();
+        let changed = if seen.is_none() || applied != seen_applied {
+            seen_applied = applied;
+            core.state.read(|s| match &seen {
+                Some((m, r)) if m == s.tree() && r == s.members() => None,
+                _ => Some((s.tree().clone(), s.members().clone())),
+            })
+        } else {
+            None
+        };
+        let run_now = changed.is_some() || Instant::now() >= next_pass;
+        if let Some(inputs) = changed {
+            seen = Some(inputs);
+        }
+        if let (true, Some((manifest, members))) = (run_now, &seen) {
+            let complete = pass(&member, &tree, &dialer, manifest, members).await;
+            next_pass = Instant::now() + if complete { FULL_PASS } else { RETRY };
+        }
+        // Data metrics change only when the log or the applied index moves
+        // (not on every heartbeat, as the full metrics do). A fresh receiver
+        // has not seen the current value, so mark it seen first, or
+        // `changed` returns at once and the loop spins.
+        let mut applied_moves = core.raft.data_metrics();
+        applied_moves.borrow_and_update();
+        tokio::select! {
+            _ = applied_moves.changed() => {}
+            _ = tree.wake.notified() => next_pass = Instant::now(),
+            _ = tokio::time::sleep_until(next_pass) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    scrubber.abort();
+}
+
+/// One pass; `true` when every file is in place.
+async fn pass(
+    member: &Member,
+    tree: &Arc<Tree>,
+    dialer: &Dialer,
+    manifest: &Manifest,
+    members: &Members,
+) -> bool {
+    let desired = match derive(tree, manifest, members).await {
+        Ok(d) => d,
+        Err(e) => {
+            tree.error(e);
+            return false;
+        }
+    };
+    let (t, d) = (tree.clone(), desired.clone());
+    if let Err(e) = blocking(move || prune(&t, &d)).await.and_then(|r| r) {
+        tree.error(e);
+    }
+    let (t, d) = (tree.clone(), desired.clone());
+    let missing = blocking(move || place_all(&t, &d))
+        .await
+        .unwrap_or_default();
+    if missing.is_empty() {
+        gc(tree, &desired).await;
+        return true;
+    }
+    let sources: Vec<Source> = members
+        .values()
+        .filter(|r| r.name != member.name)
+        .filter_map(|r| {
+            Some(Source {
+                name: r.name.clone(),
+                addr: r.addresses.first()?.clone(),
+            })
+        })
+        .collect();
+    let ok = fetch_all(tree, dialer, &desired, missing, &sources).await;
+    if ok {
+        gc(tree, &desired).await;
+    }
+    ok
+}
+
+/// The manifest plus the trust bundle (whose bytes go to the blob store).
+async fn derive(
+    tree: &Arc<Tree>,
+    manifest: &Manifest,
+    members: &Members,
+) -> Result<Desired, String> {
+    let files = super::bundle::files(members);
+    let t = tree.clone();
+    let derived = blocking(move || -> Result<BTreeMap<String, Want>, String> {
+        let mut out = BTreeMap::new();
+        for (path, bytes) in files {
+            let sha = t.blobs.put_bytes(&bytes).map_err(|e| e.to_string())?;
+            let size = bytes.len() as u64;
+            out.insert(
+                path,
+                Want::File {
+                    sha,
+                    size,
+                    mode: 0o644,
+                },
+            );
+        }
+        Ok(out)
+    })
+    .await??;
+    let mut desired: BTreeMap<String, Want> = manifest
+        .iter()
+        .map(|(p, e)| (p.clone(), want_of(e)))
+        .collect();
+    let mut kept = BTreeMap::new();
+    for (path, want) in derived {
+        // A manifest file where the bundle needs a directory wins: the
+        // derived file is skipped rather than the admin's file removed.
+        if shape_conflict(&desired, &path) {
+            warn!(%path, "trust bundle file skipped: the tree has a file above it or entries below it");
+            continue;
+        }
+        desired.insert(path.clone(), want.clone());
+        kept.insert(path, want);
+    }
+    tree.shared().derived = Arc::new(kept);
+    Ok(Arc::new(desired))
+}
+
+pub fn want_of(entry: &TreeEntry) -> Want {
+    match entry {
+        TreeEntry::File { sha256, size, mode } => Want::File {
+            sha: *sha256,
+            size: *size,
+            mode: *mode,
+        },
+        TreeEntry::Symlink { target } => Want::Symlink {
+            target: target.clone(),
+        },
+    }
+}
+
+fn shape_conflict(desired: &BTreeMap<String, Want>, path: &str) -> bool {
+    let below = format!("{path}/");
+    let has_below = desired
+        .range(below.clone()..)
+        .next()
+        .is_some_and(|(p, _)| p.starts_with(&below));
+    let mut above = false;
+    let mut end = 0;
+    while let Some(i) = path[end..].find('/') {
+        end += i;
+        above |= desired.contains_key(&path[..end]);
+        end += 1;
+    }
+    has_below || above
+}
+
+/// Records the desired paths, then removes recorded paths no longer
+/// desired, then records exactly the desired ones.
+fn prune(tree: &Tree, desired: &BTreeMap<String, Want>) -> Result<(), String> {
+    let recorded: BTreeSet<String> = std::fs::read(&tree.record)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let wanted: BTreeSet<String> = desired.keys().cloned().collect();
+    let union: BTreeSet<String> = recorded.union(&wanted).cloned().collect();
+    if union != recorded {
+        write_record(tree, &union)?;
+    }
+    let mut failed = None;
+    for path in recorded.difference(&wanted) {
+        match mat::remove(&tree.root, path) {
+            Ok(()) => info!(%path, "removed from the tree"),
+            Err(e) => failed = Some(format!("cannot remove {path}: {e}")),
+        }
+    }
+    if union != wanted && failed.is_none() {
+        write_record(tree, &wanted)?;
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+fn write_record(tree: &Tree, paths: &BTreeSet<String>) -> Result<(), String> {
+    let bytes = serde_json::to_vec(paths).map_err(|e| e.to_string())?;
+    crate::identity::write_atomic(&tree.record, &bytes, 0o600)
+        .map_err(|e| format!("cannot record the tree's paths: {e}"))
+}
+
+/// Places every desired entry whose blob is here; returns the blobs
+/// missing (hash → size). Also refreshes the placed table and the status.
+fn place_all(tree: &Tree, desired: &BTreeMap<String, Want>) -> BTreeMap<Sha256, u64> {
+    let known = tree.shared().placed.clone();
+    let mut placed = HashMap::new();
+    let mut missing = BTreeMap::new();
+    let mut files_missing = 0u64;
+    for (path, want) in desired.iter() {
+        match want {
+            Want::File { sha, size, mode } => {
+                match place_one(tree, path, sha, *mode, known.get(path)) {
+                    Some(p) => {
+                        placed.insert(path.clone(), p);
+                    }
+                    None => {
+                        files_missing += 1;
+                        if !tree.blobs.has(sha) {
+                            missing.insert(*sha, *size);
+                        }
+                    }
+                }
+            }
+            Want::Symlink { target } => {
+                if !mat::is_symlink_to(&tree.root, path, target)
+                    && let Err(e) = mat::place_symlink(&tree.root, path, target)
+                {
+                    tree.error(format!("cannot place symlink {path}: {e}"));
+                }
+            }
+        }
+    }
+    let mut shared = tree.shared();
+    shared.placed = placed;
+    shared.status.files_missing = files_missing;
+    shared.status.bytes_to_fetch = missing.values().sum();
+    missing
+}
+
+/// One file: already in place, or placed now, or `None` (blob missing or
+/// the placing failed, which is recorded).
+fn place_one(
+    tree: &Tree,
+    path: &str,
+    sha: &Sha256,
+    mode: u32,
+    known: Option<&Placed>,
+) -> Option<Placed> {
+    if let Some(p) = mat::is_placed(&tree.root, &tree.blobs, path, sha, mode, known) {
+        return Some(p);
+    }
+    if !tree.blobs.has(sha) {
+        return None;
+    }
+    match mat::place_file(&tree.root, &tree.blobs, path, sha, mode) {
+        Ok(p) => {
+            debug!(%path, sha = %hex(sha), "placed");
+            Some(p)
+        }
+        Err(e) => {
+            tree.error(format!("cannot place {path}: {e}"));
+            None
+        }
+    }
+}
+
+/// Fetches `missing` blobs, [`PARALLEL_FETCHES`] at a time, placing the
+/// files of each as it arrives; `true` when all arrived.
+async fn fetch_all(
+    tree: &Arc<Tree>,
+    dialer: &Dialer,
+    desired: &Desired,
+    missing: BTreeMap<Sha256, u64>,
+    sources: &[Source],
+) -> bool {
+    let mut queue = missing.into_iter();
+    let mut running = JoinSet::new();
+    let mut all_ok = true;
+    loop {
+        while running.len() < PARALLEL_FETCHES {
+            let Some((sha, size)) = queue.next() else {
+                break;
+            };
+            let (t, d, s) = (tree.clone(), dialer.clone(), sources.to_vec());
+            running.spawn(async move {
+                let r = fetch(&t, &d, sha, size, &s).await;
+                (sha, size, r)
+            });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let Ok((sha, size, result)) = done else {
+            all_ok = false;
+            continue;
+        };
+        match result {
+            Ok(()) => {
+                debug!(sha = %hex(&sha), size, "blob fetched");
+                let (t, d) = (tree.clone(), desired.clone());
+                let _ = blocking(move || place_fetched(&t, &d, &sha, size)).await;
+            }
+            Err(e) => {
+                all_ok = false;
+                tree.error(e);
+            }
+        }
+    }
+    all_ok
+}
+
+/// Places the files that use a blob that just arrived.
+fn place_fetched(tree: &Tree, desired: &BTreeMap<String, Want>, sha: &Sha256, size: u64) {
+    for (path, want) in desired.iter() {
+        if let Want::File { sha: s, mode, .. } = want
+            && s == sha
+            && let Some(p) = place_one(tree, path, sha, *mode, None)
+        {
+            let mut shared = tree.shared();
+            shared.placed.insert(path.clone(), p);
+            shared.status.files_missing = shared.status.files_missing.saturating_sub(1);
+        }
+    }
+    let mut shared = tree.shared();
+    shared.status.bytes_to_fetch = shared.status.bytes_to_fetch.saturating_sub(size);
+}
+
+/// Deletes blobs nothing references that are older than
+/// [`KEEP_UNREFERENCED`], and parts as old.
+async fn gc(tree: &Arc<Tree>, desired: &Desired) {
+    let (t, d) = (tree.clone(), desired.clone());
+    let _ = blocking(move || {
+        let referenced: HashSet<Sha256> = d
+            .values()
+            .filter_map(|w| match w {
+                Want::File { sha, .. } => Some(*sha),
+                Want::Symlink { .. } => None,
+            })
+            .collect();
+        let old = |t: SystemTime| t.elapsed().is_ok_and(|age| age > KEEP_UNREFERENCED);
+        for (sha, modified) in t.blobs.list() {
+            if !referenced.contains(&sha) && old(modified) {
+                info!(sha = %hex(&sha), "unreferenced blob collected");
+                let _ = t.blobs.remove(&sha);
+            }
+        }
+        for (part, modified) in t.blobs.parts() {
+            if old(modified) {
+                let _ = std::fs::remove_file(part);
+            }
+        }
+    })
+    .await;
+}
+
+/// Hashes every blob once, and every placed file that is a copy rather
+/// than its blob; deletes what does not match and wakes the sync.
+async fn scrub(tree: Arc<Tree>, member: Arc<Member>) {
+    let t = tree.clone();
+    let bad = blocking(move || {
+        let mut bad = 0usize;
+        for (sha, _) in t.blobs.list() {
+            match t.blobs.verify(&sha) {
+                Ok(true) => {}
+                Ok(false) => {
+                    t.error(format!(
+                        "blob {} is corrupt on disk: deleted, to be fetched again",
+                        hex(&sha)
+                    ));
+                    let _ = t.blobs.remove(&sha);
+                    bad += 1;
+                }
+                // Removed meanwhile (collected, or replaced): nothing to check.
+                Err(_) => {}
+            }
+        }
+        bad
+    })
+    .await
+    .unwrap_or(0);
+    // Copies: placed files that are not hard links of their blob.
+    let manifest = member.core().state.read(|s| s.tree().clone());
+    let t = tree.clone();
+    let copies_bad = blocking(move || {
+        let mut bad = 0usize;
+        for (path, entry) in &manifest {
+            let TreeEntry::File { sha256, .. } = entry else {
+                continue;
+            };
+            let Some(file) = mat::tree_file(&t.root, path) else {
+                continue;
+            };
+            let (Ok(meta), Ok(blob)) = (
+                std::fs::symlink_metadata(&file),
+                std::fs::metadata(t.blobs.path(sha256)),
+            ) else {
+                continue;
+            };
+            use std::os::unix::fs::MetadataExt;
+            if !meta.is_file() || (meta.dev(), meta.ino()) == (blob.dev(), blob.ino()) {
+                continue;
+            }
+            if super::blobs::hash_file(&file).is_ok_and(|h| &h != sha256) {
+                t.error(format!("{path} is corrupt on disk: placed again"));
+                let _ = std::fs::remove_file(&file);
+                t.shared().placed.remove(path);
+                bad += 1;
+            }
+        }
+        bad
+    })
+    .await
+    .unwrap_or(0);
+    info!(corrupt = bad + copies_bad, "tree scrub finished");
+    if bad + copies_bad > 0 {
+        tree.wake();
+    }
+}
