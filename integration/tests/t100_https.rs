@@ -1,14 +1,19 @@
 //! A real member serves its tree's public files over HTTPS: checked with
-//! curl, trusting only the member's CA (no `-k`), for whole files, HEAD,
-//! byte ranges, validators, and every way out of the tree we know of.
+//! curl, trusting only the trust bundle the member publishes in the tree
+//! (`public/site/tls/ca-bundle.pem`, no `-k`), for whole files, HEAD, byte
+//! ranges, validators, and every way out of the tree we know of. Files get
+//! there through `cohort tree put`; files merely lying in `<data>/tree` are
+//! never served.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use cohort_integration::Cluster;
 use cohort_integration::checks::keep_on_error;
+use cohort_integration::wait_for;
 
 /// What curl saw of one response.
 struct Reply {
@@ -161,23 +166,56 @@ async fn t100_https_serves_public_files_with_ranges_and_validators() -> anyhow::
     let mut cluster = Cluster::new("t100")?;
     cluster.spawn("m1")?;
     cluster.wait_ready(0).await?;
-    let result = checks(&cluster);
+    let file = content(3 * 1024 * 1024 + 17);
+    let result = put_files(&cluster, &file).await;
+    let result = result.and_then(|()| checks(&cluster, &file));
     keep_on_error(&mut cluster, result)
 }
 
-fn checks(cluster: &Cluster) -> anyhow::Result<()> {
+/// Puts the test file into the tree through the CLI and waits until the
+/// member has placed it and its trust bundle.
+async fn put_files(cluster: &Cluster, file: &[u8]) -> anyhow::Result<()> {
+    let m1 = &cluster.members[0];
+    let staging = cluster.root.join("staging");
+    std::fs::create_dir_all(&staging)?;
+    std::fs::write(staging.join("image.bin"), file)?;
+    let out = m1
+        .cli()?
+        .args(["tree", "put"])
+        .arg(staging.join("image.bin"))
+        .arg("public/boot/image.bin")
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "tree put: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = m1.data_dir.join("tree/public");
+    wait_for(
+        "the file and the trust bundle placed",
+        Duration::from_secs(20),
+        || {
+            let ready = tree.join("boot/image.bin").is_file()
+                && tree.join("site/tls/ca-bundle.pem").is_file();
+            async move { ready.then_some(()) }
+        },
+    )
+    .await
+}
+
+fn checks(cluster: &Cluster, file: &[u8]) -> anyhow::Result<()> {
     let m1 = &cluster.members[0];
     let data = &m1.data_dir;
     let public = data.join("tree/public");
-    std::fs::create_dir_all(public.join("boot"))?;
-    let file = content(3 * 1024 * 1024 + 17);
-    std::fs::write(public.join("boot/image.bin"), &file)?;
+    // Dropped into the tree directory by hand, behind the manifest's back:
+    // a file, and links out of the tree. None of them may be served.
+    std::fs::write(public.join("boot/stray.bin"), "not in the manifest")?;
     std::fs::write(data.join("outside.txt"), "outside the tree")?;
     std::os::unix::fs::symlink(data.join("outside.txt"), public.join("escape"))?;
     std::os::unix::fs::symlink(data.join("member/member.key"), public.join("key"))?;
     let curl = Curl {
         base: format!("https://{}", m1.https),
-        cacert: data.join("member/member-ca.crt"),
+        cacert: public.join("site/tls/ca-bundle.pem"),
         scratch: cluster.root.clone(),
     };
     let len = file.len();
@@ -306,6 +344,7 @@ fn checks(cluster: &Cluster) -> anyhow::Result<()> {
         "/public/image.bin%00",
         "/public/escape",
         "/public/key",
+        "/public/boot/stray.bin",
         "/member/member.key",
         "/tree/public/boot/image.bin",
     ] {

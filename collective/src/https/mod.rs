@@ -28,10 +28,9 @@ mod range;
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
@@ -48,7 +47,6 @@ pub enum Lookup {
     /// Listed in the manifest, but its content has not reached this member
     /// yet: answered with 503 and `Retry-After`, never a stale or partial
     /// file.
-    #[allow(dead_code, reason = "made by the synchronized tree's view")]
     Pending,
     /// No such file (or a directory, or a path that escapes the tree).
     Absent,
@@ -93,11 +91,16 @@ pub trait TreeView: Send + Sync + 'static {
 /// A [`TreeView`] of the file system alone: `<tree>/<tree_path>`, as long
 /// as it resolves (symlinks included) to a regular file inside its own
 /// area (`<tree>/public` for `public/...`).
+///
+/// Only the unit tests use it now: members serve the synchronized tree's
+/// manifest (`tree::ManifestView`), never files merely lying in `<data>/tree`.
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct FsTree {
     root: PathBuf,
 }
 
+#[cfg(test)]
 impl FsTree {
     /// A view of the tree directory (`<data>/tree`).
     pub fn new(root: impl Into<PathBuf>) -> FsTree {
@@ -107,11 +110,14 @@ impl FsTree {
 
 /// `"len-mtime_ns-inode"` in hex: changes whenever a write, a replacement
 /// or a touch could have changed the content.
+#[cfg(test)]
 fn fs_etag(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
     let mtime_ns = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
     format!("\"{:x}-{:x}-{:x}\"", meta.len(), mtime_ns, meta.ino())
 }
 
+#[cfg(test)]
 impl TreeView for FsTree {
     fn lookup(&self, tree_path: &str) -> Lookup {
         let area = tree_path.split('/').next().unwrap_or_default();
@@ -133,7 +139,7 @@ impl TreeView for FsTree {
             Ok(meta) if meta.is_file() => Lookup::Present(Found {
                 etag: fs_etag(&meta),
                 len: meta.len(),
-                modified: meta.modified().unwrap_or(UNIX_EPOCH),
+                modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
                 path,
             }),
             _ => Lookup::Absent,

@@ -163,7 +163,9 @@ fn serve_https(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
     let tls = https_config(&member)?;
-    let tree = Arc::new(https::FsTree::new(member.config.data_dir.join("tree")));
+    // What the manifest lists and this member has placed; a file listed but
+    // not yet fetched is answered 503, never stale.
+    let tree: Arc<dyn https::TreeView> = Arc::new(crate::tree::ManifestView::new(member.clone()));
     let mut service = https::Service::new(member.name.clone(), tree);
     if let Some(chunk) = member.config.https_chunk {
         service = service.with_chunk(chunk);

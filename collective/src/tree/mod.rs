@@ -26,9 +26,6 @@ pub mod bundle;
 pub mod fetch;
 pub mod materialize;
 pub mod sync;
-// Constructed by the HTTPS listener (server/listeners.rs) once it serves
-// the synchronized tree instead of the file system alone.
-#[allow(dead_code)]
 pub mod view;
 
 use std::collections::{BTreeMap, HashMap};
@@ -38,7 +35,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use blobs::{BlobError, BlobStore};
 use materialize::{Placed, Want};
 
-#[allow(unused_imports)]
 pub use view::ManifestView;
 
 /// This member's side of the synchronized tree.
