@@ -28,6 +28,8 @@ pub struct ServeConfig {
     /// Bytes per file read when serving HTTPS (default
     /// `crate::https::DEFAULT_CHUNK`); a benchmark knob.
     pub https_chunk: Option<usize>,
+    /// Plain-HTTP listener for boot files only; off unless given.
+    pub http_listen: Option<SocketAddr>,
 }
 
 impl ServeConfig {

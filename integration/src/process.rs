@@ -58,6 +58,9 @@ pub struct Member {
     pub data_dir: PathBuf,
     pub peer: SocketAddr,
     pub https: SocketAddr,
+    /// The optional plain-HTTP listener (boot files only), on for every
+    /// test member so that path is exercised too.
+    pub http: SocketAddr,
     child: Option<Child>,
 }
 
@@ -94,6 +97,7 @@ impl Member {
             .args(["--name", &self.name])
             .args(["--listen", &self.peer.to_string()])
             .args(["--https-listen", &self.https.to_string()])
+            .args(["--http-listen", &self.http.to_string()])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -203,6 +207,7 @@ impl Cluster {
             data_dir: self.root.join(dir),
             peer: SocketAddr::from((ip, free_port(ip)?)),
             https: SocketAddr::from((ip, free_port(ip)?)),
+            http: SocketAddr::from((ip, free_port(ip)?)),
             child: None,
         };
         m.start()?;

@@ -364,6 +364,33 @@ fn checks(cluster: &Cluster, file: &[u8]) -> anyhow::Result<()> {
             "{path} leaked"
         );
     }
+    eprintln!("--- plain HTTP: the same public files, nothing else");
+    let plain = Curl {
+        base: format!("http://{}", m1.http),
+        cacert: curl.cacert.clone(),
+        scratch: cluster.root.clone(),
+    };
+    let r = plain.get("/public/boot/image.bin", &[])?;
+    ensure!(
+        r.status == 200 && r.body == file,
+        "plain HTTP GET: {}",
+        r.status
+    );
+    let r = plain.get("/public/boot/image.bin", &["--range", "0-9"])?;
+    ensure!(
+        r.status == 206 && r.body == file[..10],
+        "plain HTTP range: {}",
+        r.status
+    );
+    for path in [
+        "/public/../outside.txt",
+        "/api/self/whoami",
+        "/public/escape",
+    ] {
+        let r = plain.get(path, &[])?;
+        ensure!((400..500).contains(&r.status), "plain {path}: {}", r.status);
+    }
+
     let r = curl.get(
         "/public/boot/image.bin",
         &["--request", "POST", "--data", "x"],

@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// listen address, or every local address when it is 0.0.0.0).
     #[arg(long, value_name = "ADDR")]
     pub advertise: Vec<String>,
+    /// Plain-HTTP listener for firmware that cannot do TLS (off unless
+    /// given): serves the tree's public files (boot scripts, kernels,
+    /// initramfs) and nothing else; the node API stays on HTTPS.
+    #[arg(long, value_name = "IP:PORT")]
+    pub http_listen: Option<SocketAddr>,
     /// Bytes per file read when serving HTTPS (tuning; bench/https.sh).
     #[arg(long, env = "COHORT_HTTPS_CHUNK", hide = true, value_name = "BYTES")]
     pub https_chunk: Option<usize>,
@@ -58,6 +63,7 @@ impl ServeArgs {
             advertise: self.advertise,
             https_listen: self.https_listen,
             https_chunk: self.https_chunk,
+            http_listen: self.http_listen,
         }
     }
 }

@@ -64,18 +64,20 @@ impl Default for Limits {
     }
 }
 
-/// Serves HTTPS on `listener` until `stop` turns true.
+/// Serves HTTPS on `listener` until `stop` turns true; plain HTTP/1.1
+/// when `tls` is `None` (the optional listener for firmware without TLS).
 pub async fn serve(
     listener: TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     service: Arc<Service>,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
     if let Ok(addr) = listener.local_addr() {
-        info!(%addr, "serving HTTPS");
+        let scheme = if tls.is_some() { "HTTPS" } else { "plain HTTP" };
+        info!(%addr, "serving {scheme}");
     }
-    let acceptor = TlsAcceptor::from(tls);
+    let acceptor = tls.map(TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let limits = Arc::new(limits);
     loop {
@@ -105,12 +107,22 @@ pub async fn serve(
         );
         tokio::spawn(async move {
             let _permit = permit;
-            let Some(tls) = handshake(&acceptor, tcp, &limits).await else {
-                debug!(%peer, "HTTPS handshake failed or timed out");
-                return;
+            let ended = match acceptor {
+                Some(acceptor) => {
+                    let Some(tls) = handshake(&acceptor, tcp, &limits).await else {
+                        debug!(%peer, "HTTPS handshake failed or timed out");
+                        return;
+                    };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    connection(tls, h2, service, &limits, stop).await
+                }
+                None => {
+                    let _ = tcp.set_nodelay(true);
+                    connection(tcp, false, service, &limits, stop).await
+                }
             };
-            if let Err(e) = connection(tls, service, &limits, stop).await {
-                debug!(%peer, error = %e, "HTTPS connection ended with an error");
+            if let Err(e) = ended {
+                debug!(%peer, error = %e, "HTTP connection ended with an error");
             }
         });
     }
@@ -126,15 +138,19 @@ async fn handshake(acceptor: &TlsAcceptor, tcp: TcpStream, limits: &Limits) -> O
     }
 }
 
-/// One connection, HTTP/2 if ALPN chose it, else HTTP/1.1 with keep-alive.
-async fn connection(
-    tls: TlsStream,
+/// One connection, HTTP/2 if ALPN chose it (`h2`), else HTTP/1.1 with
+/// keep-alive.
+async fn connection<S>(
+    stream: S,
+    h2: bool,
     service: Arc<Service>,
     limits: &Limits,
     stop: watch::Receiver<bool>,
-) -> hyper::Result<()> {
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-    let io = TokioIo::new(tls);
+) -> hyper::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(stream);
     let idle = limits.idle;
     let handler = service_fn(move |req: Request<Incoming>| {
         let service = service.clone();

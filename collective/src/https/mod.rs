@@ -169,6 +169,9 @@ pub struct Service {
     /// Bytes per file read (see [`DEFAULT_CHUNK`]).
     chunk: usize,
     buffers: Arc<body::BufferPool>,
+    /// Serves only `/public/...` and `/health` (the plain-HTTP listener):
+    /// every route added later (the node API) is refused there.
+    boot_files_only: bool,
 }
 
 /// Bytes per file read. Large enough that the per-chunk costs (a trip to
@@ -189,7 +192,15 @@ impl Service {
             tree,
             chunk: DEFAULT_CHUNK,
             buffers: Arc::new(body::BufferPool::new(POOLED_BUFFERS)),
+            boot_files_only: false,
         }
+    }
+
+    /// Restricts this service to the tree's public files and the health
+    /// page, for the plain-HTTP listener.
+    pub fn boot_files_only(mut self) -> Service {
+        self.boot_files_only = true;
+        self
     }
 
     /// Overrides [`DEFAULT_CHUNK`] (benchmarks, tests).
@@ -207,6 +218,9 @@ impl Service {
             None => (path.trim_start_matches('/'), None),
         };
         let answer = match (first, rest) {
+            _ if self.boot_files_only && !matches!(first, "public" | "health") => {
+                Err(Refusal::NotFound)
+            }
             ("health", None) => self.health(req.method()),
             ("public", Some(rest)) => files::get(self, &req, "public", rest).await,
             _ => Err(Refusal::NotFound),

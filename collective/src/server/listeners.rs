@@ -41,6 +41,12 @@ pub async fn start(
     let https_listener = TcpListener::bind(member.config.https_listen)
         .await
         .with_context(|| format!("cannot listen on {} for HTTPS", member.config.https_listen))?;
+    if let Some(addr) = member.config.http_listen {
+        let plain = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for plain HTTP (--http-listen)"))?;
+        tasks.push(serve_plain_http(member.clone(), plain, stop.clone()));
+    }
     tasks.push(serve_https(member, https_listener, stop)?);
     Ok(tasks)
 }
@@ -173,7 +179,7 @@ fn serve_https(
     let service = Arc::new(service);
     Ok(tokio::spawn(https::serve(
         listener,
-        tls,
+        Some(tls),
         service,
         https::Limits {
             handshake: HANDSHAKE,
@@ -181,6 +187,28 @@ fn serve_https(
         },
         stop,
     )))
+}
+
+/// Plain HTTP (off unless `--http-listen` is given), for firmware that
+/// cannot do TLS: the same public tree files as HTTPS and nothing else
+/// (`Service::boot_files_only`), so the node API never travels in clear.
+/// No sendfile: it would need a raw socket write under hyper, i.e. unsafe
+/// code or a second HTTP implementation, for a listener meant for the few
+/// kilobytes of an iPXE script and the odd kernel.
+fn serve_plain_http(
+    member: Arc<Member>,
+    listener: TcpListener,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let tree: Arc<dyn https::TreeView> = Arc::new(crate::tree::ManifestView::new(member.clone()));
+    let service = https::Service::new(member.name.clone(), tree).boot_files_only();
+    tokio::spawn(https::serve(
+        listener,
+        None,
+        Arc::new(service),
+        https::Limits::default(),
+        stop,
+    ))
 }
 
 /// Nodes present no certificate; they are served with the member's leaf.
