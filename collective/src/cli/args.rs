@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use super::collective::CollectiveCommand;
 use super::groups::{GroupAttribArgs, GroupDefineArgs, GroupListArgs, GroupNameArgs, RenameArgs};
 use super::nodes::{NodeAttribArgs, NodeDefineArgs, NodeListArgs, NodeRangeArgs};
+use super::osdeploy::OsdeployCommand;
 use super::serve::ServeArgs;
 use super::tree::TreeCommand;
 use super::user::UserCommand;
@@ -124,6 +125,8 @@ pub enum Command {
     User(UserCommand),
     #[command(subcommand)]
     Tree(TreeCommand),
+    #[command(subcommand)]
+    Osdeploy(OsdeployCommand),
     /// Print a shell completion script to stdout (packaging helper).
     #[command(hide = true)]
     Completions {

@@ -3,10 +3,11 @@
 //! # Shape
 //!
 //! One file per command family (`nodes.rs`, `groups.rs`, `collective.rs`,
-//! `user.rs`, `serve.rs`), each holding its clap argument structs beside
-//! the code that runs them; `args.rs` assembles them into one closed
-//! [`args::Command`] enum dispatched by `match` below, `client.rs` owns the
-//! connection to the member, `output.rs` turns replies into text or JSON.
+//! `user.rs`, `tree.rs`, `osdeploy.rs`, `serve.rs`), each holding its clap
+//! argument structs beside the code that runs them; `args.rs` assembles
+//! them into one closed [`args::Command`] enum dispatched by `match` below,
+//! `client.rs` owns the connection to the member, `output.rs` turns replies
+//! into text or JSON.
 //! A command validates its arguments before it connects, so a typo is
 //! reported the same whether or not a member runs.
 //!
@@ -43,6 +44,7 @@ mod client;
 mod collective;
 mod groups;
 mod nodes;
+mod osdeploy;
 mod output;
 mod serve;
 mod tree;
@@ -137,6 +139,9 @@ pub async fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let socket = cli
         .socket
         .unwrap_or_else(|| args::default_socket(std::env::var_os("COHORT_DATA_DIR").as_deref()));
+    // The data directory holds the socket; `osdeploy` reads profile files
+    // from this member's tree in it.
+    let data_dir = socket.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut ctx = Ctx::new(socket, out, &mut *err);
     let result = match cli.command {
         Command::Serve(_) => Err(anyhow::anyhow!(
@@ -155,6 +160,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Collective(c) => collective::run(c, &mut ctx).await,
         Command::User(c) => user::run(c, &mut ctx).await,
         Command::Tree(c) => tree::run(c, &mut ctx).await,
+        Command::Osdeploy(c) => osdeploy::run(c, &data_dir, &mut ctx).await,
         Command::Completions { shell } => completions(shell, ctx.out),
         Command::Manpages { dir } => manpages(&dir),
     };

@@ -220,6 +220,7 @@ fn member(name: &str, role: &str, leader: bool, contact: Option<u64>) -> MemberS
         applied_index: 1042,
         lag: if leader { 0 } else { 3 },
         addresses: vec![format!("{name}:13001")],
+        https_addresses: vec![format!("{name}:8443")],
     }
 }
 

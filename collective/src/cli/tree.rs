@@ -15,19 +15,18 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use cohort_proto::write_request::Action;
 use cohort_proto::{
-    BlobChunk, MissingBlobsRequest, ReadOptions, TreeEntry, TreeFile, TreeListRequest, TreePut,
-    TreeRemove, TreeStatusRequest, tree_entry,
+    BlobChunk, MissingBlobsRequest, ReadOptions, TreeEntry, TreeFile, TreeListEntry,
+    TreeListRequest, TreePut, TreeRemove, TreeStatusRequest, tree_entry,
 };
 use cohort_state::validate_tree_path;
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio::io::AsyncReadExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::args::ReadFlags;
 use super::client::{Ctx, retrying, status_error};
 
 /// Entries per `TreePut` (one Raft entry each).
-const PUT_BATCH: usize = 2000;
+pub(super) const PUT_BATCH: usize = 2000;
 /// Bytes per upload chunk.
 const CHUNK: usize = 1 << 20;
 /// Hashes per `MissingBlobs` question.
@@ -186,7 +185,9 @@ fn collect(local: &Path, tree: &str, out: &mut Vec<(String, Local)>) -> anyhow::
     Ok(())
 }
 
-fn progress(len: u64) -> ProgressBar {
+/// A byte-counting progress bar on stderr, hidden when stderr is not a
+/// terminal (scripts and tests read stderr for errors only).
+pub(super) fn progress(len: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -228,14 +229,105 @@ async fn put(args: PutArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         let sha = tokio::task::spawn_blocking(move || hash_local(&p, &b)).await??;
         hashes.push(sha);
     }
+    let mut missing = missing_blobs(ctx, &hashes).await?;
+    let to_send: Vec<(usize, &(PathBuf, u64))> = files
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| missing.remove(hashes[*i].as_slice()))
+        .collect();
+    bar.set_position(0);
+    bar.set_length(to_send.iter().map(|(_, (_, s))| s).sum());
+    let mut uploaded = 0u64;
+    for (n, (i, (path, size))) in to_send.iter().enumerate() {
+        bar.set_message(format!("uploading {}/{}", n + 1, to_send.len()));
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        let sha = upload(
+            ctx,
+            Box::new(file),
+            *size,
+            &path.display().to_string(),
+            &bar,
+        )
+        .await?;
+        if sha != hashes[*i] {
+            bail!(
+                "{}: the file changed while it was uploaded; run the put again",
+                path.display()
+            );
+        }
+        uploaded += size;
+    }
+    bar.finish_and_clear();
+    let mut hash_iter = hashes.iter();
+    let mut proto: Vec<TreeEntry> = Vec::with_capacity(entries.len());
+    let (mut n_files, mut n_links) = (0, 0);
+    for (path, local) in &entries {
+        let entry = match local {
+            Local::File { size, mode, .. } => {
+                n_files += 1;
+                let sha = hash_iter.next().context("internal error: hash count")?;
+                file_entry(path.clone(), *sha, *size, *mode)
+            }
+            Local::Symlink { target } => {
+                n_links += 1;
+                symlink_entry(path.clone(), target.clone())
+            }
+        };
+        proto.push(entry);
+    }
+    put_entries(ctx, &proto).await?;
+    writeln!(
+        ctx.out,
+        "put {n_files} files and {n_links} symlinks under {tree} ({uploaded} bytes uploaded)"
+    )?;
+    Ok(())
+}
+
+/// A manifest entry for a file whose blob the member holds.
+pub(super) fn file_entry(path: String, sha256: [u8; 32], size: u64, mode: u32) -> TreeEntry {
+    TreeEntry {
+        path,
+        kind: Some(tree_entry::Kind::File(TreeFile {
+            sha256: sha256.to_vec(),
+            size,
+            mode,
+        })),
+    }
+}
+
+pub(super) fn symlink_entry(path: String, target: String) -> TreeEntry {
+    TreeEntry {
+        path,
+        kind: Some(tree_entry::Kind::Symlink(target)),
+    }
+}
+
+/// Commits `entries` in puts of [`PUT_BATCH`], in order: each put is all or
+/// nothing, the whole list is not (one Raft entry must stay small).
+pub(super) async fn put_entries(ctx: &mut Ctx<'_>, entries: &[TreeEntry]) -> anyhow::Result<()> {
+    for batch in entries.chunks(PUT_BATCH) {
+        ctx.write(Action::TreePut(TreePut {
+            entries: batch.to_vec(),
+        }))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Which of `hashes` the member lacks (each at most once).
+async fn missing_blobs(
+    ctx: &mut Ctx<'_>,
+    hashes: &[[u8; 32]],
+) -> anyhow::Result<BTreeSet<Vec<u8>>> {
     let admin = ctx.client().await?.admin.clone();
-    let mut missing = BTreeSet::new();
     let unique: Vec<Vec<u8>> = hashes
         .iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .map(|h| h.to_vec())
         .collect();
+    let mut missing = BTreeSet::new();
     for batch in unique.chunks(ASK_BATCH) {
         let request = MissingBlobsRequest {
             sha256: batch.to_vec(),
@@ -250,55 +342,29 @@ async fn put(args: PutArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         .into_inner();
         missing.extend(reply.sha256);
     }
-    let to_send: Vec<(usize, &(PathBuf, u64))> = files
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| missing.remove(hashes[*i].as_slice()))
-        .collect();
-    bar.set_position(0);
-    bar.set_length(to_send.iter().map(|(_, (_, s))| s).sum());
-    let mut uploaded = 0u64;
-    for (n, (i, (path, size))) in to_send.iter().enumerate() {
-        bar.set_message(format!("uploading {}/{}", n + 1, to_send.len()));
-        upload(ctx, path, *size, &hashes[*i], &bar).await?;
-        uploaded += size;
-    }
-    bar.finish_and_clear();
-    let mut hash_iter = hashes.iter();
-    let mut proto: Vec<TreeEntry> = Vec::with_capacity(entries.len());
-    let (mut n_files, mut n_links) = (0, 0);
-    for (path, local) in &entries {
-        let kind = match local {
-            Local::File { size, mode, .. } => {
-                n_files += 1;
-                let sha = hash_iter.next().context("internal error: hash count")?;
-                tree_entry::Kind::File(TreeFile {
-                    sha256: sha.to_vec(),
-                    size: *size,
-                    mode: *mode,
-                })
-            }
-            Local::Symlink { target } => {
-                n_links += 1;
-                tree_entry::Kind::Symlink(target.clone())
-            }
-        };
-        proto.push(TreeEntry {
-            path: path.clone(),
-            kind: Some(kind),
-        });
-    }
-    for batch in proto.chunks(PUT_BATCH) {
-        ctx.write(Action::TreePut(TreePut {
-            entries: batch.to_vec(),
-        }))
-        .await?;
-    }
-    writeln!(
-        ctx.out,
-        "put {n_files} files and {n_links} symlinks under {tree} ({uploaded} bytes uploaded)"
-    )?;
-    Ok(())
+    Ok(missing)
+}
+
+/// The manifest entries at or under `prefix` (all when empty).
+pub(super) async fn list(
+    ctx: &mut Ctx<'_>,
+    prefix: String,
+    local: bool,
+) -> anyhow::Result<Vec<TreeListEntry>> {
+    let request = TreeListRequest {
+        read: Some(ReadOptions { local }),
+        prefix,
+    };
+    let admin = ctx.client().await?.admin.clone();
+    let reply = retrying(|| {
+        let mut admin = admin.clone();
+        let request = request.clone();
+        async move { admin.tree_list(request).await }
+    })
+    .await
+    .map_err(status_error)?
+    .into_inner();
+    Ok(reply.entries)
 }
 
 /// SHA-256 of a local file, advancing the progress bar.
@@ -323,48 +389,62 @@ fn hash_local(path: &Path, bar: &ProgressBar) -> anyhow::Result<[u8; 32]> {
     Ok(out)
 }
 
-/// Streams one file to the member; checks the hash it answers.
-async fn upload(
+/// Streams `size` bytes of `source` (named `what` in errors) into the
+/// member's blob store, advancing `bar`; returns the SHA-256 the member
+/// computed, the name to give the blob in a `TreePut`.
+///
+/// The source is any blocking reader (a local file, a file inside an ISO
+/// image), read on the blocking pool one chunk ahead of the network, so
+/// memory stays at two chunks whatever the size. A source that yields more
+/// or fewer bytes than `size` is an error here rather than a refusal by the
+/// member, so the message can name the file.
+pub(super) async fn upload(
     ctx: &mut Ctx<'_>,
-    path: &Path,
+    mut source: Box<dyn std::io::Read + Send>,
     size: u64,
-    sha: &[u8; 32],
+    what: &str,
     bar: &ProgressBar,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<[u8; 32]> {
     let mut admin = ctx.client().await?.admin.clone();
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .with_context(|| format!("{}: cannot open", path.display()))?;
     let (tx, rx) = tokio::sync::mpsc::channel(2);
-    let (p, b) = (path.to_owned(), bar.clone());
-    let reader = tokio::spawn(async move {
+    let (name, b) = (what.to_owned(), bar.clone());
+    let reader = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut sent = 0u64;
         let mut first = true;
         loop {
             let mut data = vec![0u8; CHUNK];
             let mut n = 0;
             while n < CHUNK {
-                let k = file
+                let k = source
                     .read(&mut data[n..])
-                    .await
-                    .with_context(|| format!("{}: cannot read", p.display()))?;
+                    .with_context(|| format!("{name}: cannot read"))?;
                 if k == 0 {
                     break;
                 }
                 n += k;
             }
             data.truncate(n);
+            sent += n as u64;
+            if sent > size {
+                bail!("{name}: longer than the {size} bytes it had when listed; did it change?");
+            }
+            if n < CHUNK && sent != size {
+                bail!("{name}: ended after {sent} of its {size} bytes; did it change?");
+            }
             if n == 0 && !first {
-                return anyhow::Ok(());
+                return Ok(());
             }
             b.inc(n as u64);
             let declared = if first { size } else { 0 };
             first = false;
+            // A closed channel means the member refused the stream: its
+            // answer, awaited below, says why.
             if tx
-                .send(BlobChunk {
+                .blocking_send(BlobChunk {
                     data,
                     size: declared,
                 })
-                .await
                 .is_err()
                 || n < CHUNK
             {
@@ -375,13 +455,12 @@ async fn upload(
     let reply = admin.upload_blob(ReceiverStream::new(rx)).await;
     reader.await??;
     let reply = reply.map_err(status_error)?.into_inner();
-    if reply.sha256 != sha {
-        bail!(
-            "{}: the file changed while it was uploaded; run the put again",
-            path.display()
-        );
-    }
-    Ok(())
+    <[u8; 32]>::try_from(reply.sha256.as_slice()).map_err(|_| {
+        anyhow::anyhow!(
+            "{what}: the member answered the upload with a {}-byte hash instead of 32; is it another version?",
+            reply.sha256.len()
+        )
+    })
 }
 
 async fn rm(args: RmArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
@@ -397,24 +476,9 @@ async fn ls(args: LsArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         Some(p @ ("public" | "private" | "public/" | "private/")) => p.trim_end_matches('/').into(),
         Some(p) => tree_arg(p)?,
     };
-    let request = TreeListRequest {
-        read: Some(ReadOptions {
-            local: args.read.local,
-        }),
-        prefix,
-    };
-    let admin = ctx.client().await?.admin.clone();
-    let reply = retrying(|| {
-        let mut admin = admin.clone();
-        let request = request.clone();
-        async move { admin.tree_list(request).await }
-    })
-    .await
-    .map_err(status_error)?
-    .into_inner();
+    let entries = list(ctx, prefix, args.read.local).await?;
     if args.read.json {
-        let list: Vec<serde_json::Value> = reply
-            .entries
+        let json: Vec<serde_json::Value> = entries
             .iter()
             .map(|e| match e.kind.as_str() {
                 "symlink" => serde_json::json!({
@@ -426,11 +490,11 @@ async fn ls(args: LsArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
                 }),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut *ctx.out, &list)?;
+        serde_json::to_writer_pretty(&mut *ctx.out, &json)?;
         writeln!(ctx.out)?;
         return Ok(());
     }
-    for e in &reply.entries {
+    for e in &entries {
         if e.kind == "symlink" {
             writeln!(ctx.out, "{} -> {}", e.path, e.target)?;
         } else {

@@ -45,7 +45,7 @@ pub enum MediaError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unrecognised installation media: none of these marker files was found: {}", MARKERS.join(", "))]
+    #[error("none of these marker files was found: {}", MARKERS.join(", "))]
     Unknown,
     #[error("marker file {marker} is not usable: {reason}")]
     BadMarker {

@@ -76,6 +76,7 @@ pub async fn collective_status(
                 0
             },
             addresses: record.addresses.clone(),
+            https_addresses: record.https_addresses.clone(),
         });
     }
     Ok(out)
