@@ -267,6 +267,7 @@ pub fn collective_json(status: &CollectiveStatus) -> serde_json::Value {
                 "applied_index": m.applied_index,
                 "lag": m.lag,
                 "addresses": m.addresses,
+                "https_addresses": m.https_addresses,
             })
         })
         .collect();

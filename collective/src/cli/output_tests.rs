@@ -259,5 +259,6 @@ fn collective_json_is_an_array_of_members() {
     assert_eq!(first["last_contact_ms"], serde_json::Value::Null);
     assert_eq!(json[1]["last_contact_ms"], 12);
     assert_eq!(json[2]["lag"], 3);
+    assert_eq!(first["https_addresses"][0], "mgt1:8443");
     assert_eq!(json.as_array().map(Vec::len), Some(3));
 }
