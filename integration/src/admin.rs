@@ -93,17 +93,40 @@ pub async fn show(socket: &Path) -> anyhow::Result<CollectiveStatus> {
 
 impl Cluster {
     /// Waits until member `index` answers on its admin socket.
+    /// A member that exits meanwhile fails the wait at once, with the end
+    /// of its log.
     pub async fn wait_ready(&self, index: usize) -> anyhow::Result<()> {
-        let socket = self.members[index].socket();
-        wait_for(
-            &format!("{} to serve", self.members[index].name),
+        let member = &self.members[index];
+        let socket = member.socket();
+        let exited = std::cell::Cell::new(false);
+        let waited = wait_for(
+            &format!("{} to serve", member.name),
             Duration::from_secs(30),
             || {
                 let socket = socket.clone();
-                async move { show(&socket).await.ok().map(|_| ()) }
+                let exited = &exited;
+                async move {
+                    if member.has_exited() {
+                        exited.set(true);
+                        return Some(());
+                    }
+                    show(&socket).await.ok().map(|_| ())
+                }
             },
         )
-        .await
+        .await;
+        if exited.get() || waited.is_err() {
+            let log = self.log(index);
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            let what = if exited.get() {
+                format!("{} exited before it served", member.name)
+            } else {
+                format!("{} did not serve within 30 s", member.name)
+            };
+            anyhow::bail!("{what}; the end of its log:\n{}", tail.join("\n"));
+        }
+        Ok(())
     }
 
     /// Starts `voters` + `nonvoters` members (named m1, m2, ...) and joins
@@ -116,29 +139,8 @@ impl Cluster {
             cluster.wait_ready(index).await?;
         }
         let first = cluster.members[0].socket();
-        let address = cluster.members[0].peer.to_string();
         for i in 1..voters + nonvoters {
-            let name = cluster.members[i].name.clone();
-            let nonvoting = i >= voters;
-            let token = connect(&first)
-                .await?
-                .create_invite(CreateInviteRequest {
-                    name: name.clone(),
-                    nonvoting,
-                    ttl_seconds: 600,
-                })
-                .await?
-                .into_inner()
-                .token;
-            connect(&cluster.members[i].socket())
-                .await?
-                .join_collective(JoinCollectiveRequest {
-                    address: address.clone(),
-                    token,
-                    force: false,
-                })
-                .await
-                .with_context(|| format!("{name} could not join"))?;
+            cluster.join(i, 0, i >= voters).await?;
         }
         let want = voters + nonvoters;
         wait_for(
@@ -157,6 +159,33 @@ impl Cluster {
         )
         .await?;
         Ok(cluster)
+    }
+
+    /// Invites member `index` through member `via` and joins it to `via`'s
+    /// collective (as a voter unless `nonvoting`). Returns when the join
+    /// call has answered; catching up is the caller's to wait for.
+    pub async fn join(&self, index: usize, via: usize, nonvoting: bool) -> anyhow::Result<()> {
+        let name = self.members[index].name.clone();
+        let token = connect(&self.members[via].socket())
+            .await?
+            .create_invite(CreateInviteRequest {
+                name: name.clone(),
+                nonvoting,
+                ttl_seconds: 600,
+            })
+            .await?
+            .into_inner()
+            .token;
+        connect(&self.members[index].socket())
+            .await?
+            .join_collective(JoinCollectiveRequest {
+                address: self.members[via].peer.to_string(),
+                token,
+                force: false,
+            })
+            .await
+            .with_context(|| format!("{name} could not join"))?;
+        Ok(())
     }
 
     /// Index of the member that currently leads, as seen by `from`.

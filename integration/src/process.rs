@@ -48,8 +48,30 @@ pub fn cohort_bin() -> anyhow::Result<PathBuf> {
 }
 
 /// A free TCP port on `ip`, for a member to bind.
+///
+/// Ports come from below the kernel's ephemeral range (32768 and up here),
+/// walking from a start drawn from this test process's id: a port the
+/// kernel hands out with `bind(0)` may be taken as the source port of an
+/// outgoing connection between this probe and the member's own bind, which
+/// made a member fail to start now and then.
 fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
-    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id().wrapping_mul(7919)) % SPAN,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN) as u16;
+        if TcpListener::bind((ip, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free TCP port on {ip} between {LOW} and {}", LOW + SPAN)
 }
 
 /// One member process and where it lives.
@@ -75,6 +97,21 @@ impl Member {
 
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// Whether the process was started and has exited since (a zombie not
+    /// reaped yet counts as exited). Read from /proc, so `&self` will do.
+    pub fn has_exited(&self) -> bool {
+        let Some(pid) = self.pid() else {
+            return false;
+        };
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the parenthesised command name.
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+            Err(_) => true,
+        }
     }
 
     /// The `cohort` CLI aimed at this member's admin socket (through

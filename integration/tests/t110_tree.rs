@@ -3,7 +3,8 @@
 //! kept), a removal removes everywhere, a member SIGKILLed in the middle
 //! of fetching a large file resumes and converges after its restart, a
 //! corrupted file on one member's disk is found by the scrubber at restart
-//! and fetched again, and `tree status` ends with nothing missing.
+//! and fetched again, a member that joins afterwards fetches the whole tree
+//! and serves it over HTTPS, and `tree status` ends with nothing missing.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -135,17 +136,18 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
     )
     .await?;
 
-    interrupted_fetch(cluster).await?;
+    let large = interrupted_fetch(cluster).await?;
     corruption(cluster, &small).await?;
+    newcomer(cluster, &large).await?;
 
     eprintln!("--- tree status: nothing missing anywhere");
     wait_for(
-        "tree status --json with 0 files missing on 3 members",
+        "tree status --json with 0 files missing on 4 members",
         Duration::from_secs(20),
         || async {
             let out = cli(&cluster.members[0], &["tree", "status", "--json"]).ok()?;
-            (out.matches("\"files_missing\": 0").count() == 3
-                && out.matches("\"reachable\": true").count() == 3)
+            (out.matches("\"files_missing\": 0").count() == 4
+                && out.matches("\"reachable\": true").count() == 4)
                 .then_some(())
         },
     )
@@ -153,8 +155,18 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether `dir` holds a fetch's `.part` with some bytes in it.
+fn has_part(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name().to_string_lossy().ends_with(".part")
+                && e.metadata().is_ok_and(|m| m.len() > 0)
+        })
+    })
+}
+
 /// m3 is SIGKILLed while it fetches a large file, then restarted.
-async fn interrupted_fetch(cluster: &mut Cluster) -> anyhow::Result<()> {
+async fn interrupted_fetch(cluster: &mut Cluster) -> anyhow::Result<Vec<u8>> {
     let large = content(96 * 1024 * 1024, 3);
     let path = cluster.root.join("large.img");
     std::fs::write(&path, &large)?;
@@ -171,20 +183,21 @@ async fn interrupted_fetch(cluster: &mut Cluster) -> anyhow::Result<()> {
         "m3 to start fetching (a .part appears)",
         Duration::from_secs(30),
         || async {
-            let started = std::fs::read_dir(&parts).ok()?.flatten().any(|e| {
-                e.file_name().to_string_lossy().ends_with(".part")
-                    && e.metadata().is_ok_and(|m| m.len() > 0)
-            });
+            let started = has_part(&parts);
             let done = same(&cluster.members[2], "public/large.img", &large);
             (started || done).then_some(started)
         },
     )
     .await?;
-    eprintln!("--- SIGKILL m3 mid-transfer (part seen: {caught})");
     cluster.members[2].kill()?;
+    // The fetch may have finished between the look and the kill (96 MiB
+    // over loopback is quick): only a part still there once m3 is dead
+    // must be resumed.
+    let interrupted = caught && has_part(&parts);
+    eprintln!("--- SIGKILL m3 mid-transfer (part seen: {caught}, left: {interrupted})");
     cluster.members[2].restart()?;
     cluster.wait_ready(2).await?;
-    if caught {
+    if interrupted {
         wait_for("m3 to resume its part", Duration::from_secs(20), || async {
             cluster.log(2).contains("resuming blob fetch").then_some(())
         })
@@ -208,7 +221,8 @@ async fn interrupted_fetch(cluster: &mut Cluster) -> anyhow::Result<()> {
                 .then_some(())
         },
     )
-    .await
+    .await?;
+    Ok(large)
 }
 
 /// A tree file (and so its blob, which it is linked to) corrupted on m2's
@@ -232,6 +246,51 @@ async fn corruption(cluster: &mut Cluster, small: &[u8]) -> anyhow::Result<()> {
     ensure!(
         cluster.log(1).contains("is corrupt on disk"),
         "m2 repaired a.txt without its scrubber reporting the corruption"
+    );
+    Ok(())
+}
+
+/// A member that joins after all this fetches the whole tree and serves
+/// it over HTTPS, checked with curl trusting only the bundle it publishes.
+async fn newcomer(cluster: &mut Cluster, large: &[u8]) -> anyhow::Result<()> {
+    eprintln!("--- m4 joins (non-voting) and fetches the whole tree");
+    let index = cluster.spawn("m4")?;
+    cluster.wait_ready(index).await?;
+    cluster.join(index, 1, true).await?;
+    // (public/t/sub went with the `tree rm` above.)
+    let files = ["public/t/a.txt", "public/t/run.sh", "public/large.img"];
+    wait_for(
+        "m4 to hold every file of m1's tree",
+        Duration::from_secs(60),
+        || async {
+            let m1 = &cluster.members[0];
+            let m4 = &cluster.members[index];
+            files
+                .iter()
+                .all(|f| std::fs::read(tree(m1).join(f)).is_ok_and(|want| same(m4, f, &want)))
+                .then_some(())
+        },
+    )
+    .await?;
+    let m4 = &cluster.members[index];
+    let bundle = tree(m4).join("public/site/tls/ca-bundle.pem");
+    let body = cluster.root.join("m4-large.img");
+    let out = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--fail", "--cacert"])
+        .arg(&bundle)
+        .arg("--output")
+        .arg(&body)
+        .arg(format!("https://{}/public/large.img", m4.https))
+        .output()
+        .context("cannot run curl (apt-get install curl; scripts/test installs it)")?;
+    ensure!(
+        out.status.success(),
+        "curl from m4 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(
+        std::fs::read(&body)? == large,
+        "m4 served public/large.img with other bytes"
     );
     Ok(())
 }
