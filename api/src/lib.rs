@@ -11,6 +11,8 @@
 //! - [`noderange`]: the noderange language, against the [`noderange::Universe`]
 //!   trait.
 //! - [`inventory`]: nodes, groups and inheritance; implements `Universe`.
+//! - [`nodeapi`]: the node self-service API's wire types (the one serde
+//!   boundary of this crate), shared with `cohort-agent`.
 //!
 //! Architecture invariant: no I/O, no async, no clock, no randomness. Every
 //! function here is deterministic, so the replicated state machine can call
@@ -22,5 +24,6 @@ pub mod expr;
 pub mod glob;
 pub mod inventory;
 pub mod names;
+pub mod nodeapi;
 pub mod noderange;
 pub mod nodeset;

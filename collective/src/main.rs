@@ -4,8 +4,10 @@
 
 mod cli;
 mod config;
+mod crypt;
 mod https;
 mod identity;
+mod nodeapi;
 // Two accessors of `osdeploy::iso9660::IsoImage` have no caller outside
 // tests: `volume_id` (none at all) and `name_source` (the ISO tests). The
 // CLI never holds an image. `expect` rather than `allow`, so this reports

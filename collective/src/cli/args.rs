@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use super::collective::CollectiveCommand;
+use super::deploy::NodeDeployArgs;
 use super::groups::{GroupAttribArgs, GroupDefineArgs, GroupListArgs, GroupNameArgs, RenameArgs};
 use super::nodes::{NodeAttribArgs, NodeDefineArgs, NodeListArgs, NodeRangeArgs};
 use super::osdeploy::OsdeployCommand;
@@ -23,8 +24,9 @@ use crate::config::DEFAULT_DATA_DIR;
 /// Command names that, as the file name of argv[0] (a symlink to `cohort`),
 /// select that subcommand: confluent's admins type `nodeattrib`, not
 /// `cohort nodeattrib`.
-pub const MULTICALL_NAMES: [&str; 10] = [
+pub const MULTICALL_NAMES: [&str; 11] = [
     "nodeattrib",
+    "nodedeploy",
     "nodedefine",
     "nodelist",
     "noderemove",
@@ -119,6 +121,8 @@ pub enum Command {
         after_long_help = "Examples:\n  cohort nodegrouprename rack1 row1rack1"
     )]
     GroupRename(RenameArgs),
+    #[command(name = "nodedeploy")]
+    NodeDeploy(NodeDeployArgs),
     #[command(subcommand)]
     Collective(CollectiveCommand),
     #[command(subcommand)]

@@ -3,7 +3,7 @@
 //! # Shape
 //!
 //! One file per command family (`nodes.rs`, `groups.rs`, `collective.rs`,
-//! `user.rs`, `tree.rs`, `osdeploy.rs`, `serve.rs`), each holding its clap
+//! `user.rs`, `tree.rs`, `osdeploy.rs`, `deploy.rs`, `serve.rs`), each holding its clap
 //! argument structs beside the code that runs them; `args.rs` assembles
 //! them into one closed [`args::Command`] enum dispatched by `match` below,
 //! `client.rs` owns the connection to the member, `output.rs` turns replies
@@ -42,6 +42,7 @@
 mod args;
 mod client;
 mod collective;
+mod deploy;
 mod groups;
 mod nodes;
 mod osdeploy;
@@ -157,6 +158,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::GroupList(a) => groups::list(a, &mut ctx).await,
         Command::GroupRemove(a) => groups::remove(a, &mut ctx).await,
         Command::GroupRename(a) => groups::rename(a, &mut ctx).await,
+        Command::NodeDeploy(a) => deploy::run(a, &mut ctx).await,
         Command::Collective(c) => collective::run(c, &mut ctx).await,
         Command::User(c) => user::run(c, &mut ctx).await,
         Command::Tree(c) => tree::run(c, &mut ctx).await,

@@ -6,7 +6,8 @@ use anyhow::bail;
 use clap::Args;
 use cohort_proto::write_request::Action;
 use cohort_proto::{
-    Assign, Clear, GetNodeAttributesRequest, ListNodesRequest, NodeRange, ReadOptions, Rename,
+    Assign, Clear, GetNodeAttributesRequest, ListNodesRequest, NodeAttributes, NodeRange,
+    ReadOptions, Rename,
 };
 
 use super::args::{AttribAction, ReadFlags, assignments_only, classify};
@@ -221,15 +222,32 @@ async fn show(
     read: &ReadFlags,
     ctx: &mut Ctx<'_>,
 ) -> anyhow::Result<()> {
+    let nodes = fetch(noderange, &names, read.local, ctx).await?;
+    let mut listings: Vec<Listing> = nodes
+        .into_iter()
+        .map(|n| Listing::new(n.node, n.attributes, &names))
+        .collect();
+    output::sort_listings(&mut listings);
+    print_listings(&listings, blame, read.json, ctx)
+}
+
+/// The attributes `names` (all when empty) of every node of `noderange`,
+/// in the member's order.
+pub async fn fetch(
+    noderange: String,
+    names: &[String],
+    local: bool,
+    ctx: &mut Ctx<'_>,
+) -> anyhow::Result<Vec<NodeAttributes>> {
     let request = GetNodeAttributesRequest {
-        read: Some(ReadOptions { local: read.local }),
+        read: Some(ReadOptions { local }),
         noderange,
-        attributes: names.clone(),
+        attributes: names.to_vec(),
     };
     let admin = ctx.client().await?.admin.clone();
     // The whole stream is collected inside the retry, so a member that
     // becomes unavailable mid-listing restarts it rather than printing half.
-    let nodes = retrying(|| {
+    retrying(|| {
         let mut admin = admin.clone();
         let request = request.clone();
         async move {
@@ -242,13 +260,7 @@ async fn show(
         }
     })
     .await
-    .map_err(status_error)?;
-    let mut listings: Vec<Listing> = nodes
-        .into_iter()
-        .map(|n| Listing::new(n.node, n.attributes, &names))
-        .collect();
-    output::sort_listings(&mut listings);
-    print_listings(&listings, blame, read.json, ctx)
+    .map_err(status_error)
 }
 
 /// Prints attribute listings as text or JSON (shared with groups).

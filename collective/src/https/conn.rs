@@ -26,8 +26,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use super::Service;
 use super::body::Body;
+use super::{Client, Service};
 
 /// Bounds on what one client can make the server hold.
 #[derive(Debug, Clone)]
@@ -114,11 +114,11 @@ pub async fn serve(
                         return;
                     };
                     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                    connection(tls, h2, service, &limits, stop).await
+                    connection(tls, h2, service, &limits, stop, peer).await
                 }
                 None => {
                     let _ = tcp.set_nodelay(true);
-                    connection(tcp, false, service, &limits, stop).await
+                    connection(tcp, false, service, &limits, stop, peer).await
                 }
             };
             if let Err(e) = ended {
@@ -146,6 +146,7 @@ async fn connection<S>(
     service: Arc<Service>,
     limits: &Limits,
     stop: watch::Receiver<bool>,
+    peer: std::net::SocketAddr,
 ) -> hyper::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -156,8 +157,9 @@ where
         let service = service.clone();
         async move {
             let (parts, mut body) = req.into_parts();
-            drain(&mut body, idle).await;
-            let req = Request::from_parts(parts, ());
+            let body = read_small(&mut body, idle).await;
+            let mut req = Request::from_parts(parts, ());
+            req.extensions_mut().insert(Client { addr: peer, body });
             Ok::<Response<Body>, Infallible>(service.handle(req).await)
         }
     });
@@ -188,26 +190,41 @@ where
     }
 }
 
-/// Request bodies are not used by any route yet, but a refusal (405 to a
-/// POST) sent before a small body is read makes HTTP/2 reset the stream,
-/// which some clients report as an error instead of the answer, and makes
-/// HTTP/1.1 close the connection. So up to [`DRAIN_LIMIT`] bytes are read
-/// and dropped first; a larger body is left alone (the connection pays).
-async fn drain(body: &mut Incoming, within: Duration) {
-    let small = body.size_hint().upper().is_some_and(|n| n <= DRAIN_LIMIT);
-    if body.is_end_stream() || !small {
-        return;
+/// Reads a request body of at most [`BODY_LIMIT`] bytes, for the routes
+/// that take one (the node API's POSTs). Reading it before answering also
+/// matters for refusals: a 405 sent before a small body is read makes
+/// HTTP/2 reset the stream, which some clients report as an error instead
+/// of the answer, and makes HTTP/1.1 close the connection. A larger body
+/// is left alone (`None`; the connection pays) and so is one that does not
+/// arrive within `within`.
+async fn read_small(body: &mut Incoming, within: Duration) -> Option<Vec<u8>> {
+    if body.is_end_stream() {
+        return Some(Vec::new());
+    }
+    // A declared length over the limit is not read at all; a chunked body
+    // (no bound declared) is read until it passes the limit.
+    if body.size_hint().lower() > BODY_LIMIT {
+        return None;
     }
     let read_all = async {
-        while let Some(Ok(_)) = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await
+        let mut bytes = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await
         {
+            let Ok(frame) = frame else { return None };
+            if let Ok(data) = frame.into_data() {
+                if (bytes.len() + data.len()) as u64 > BODY_LIMIT {
+                    return None;
+                }
+                bytes.extend_from_slice(&data);
+            }
         }
+        Some(bytes)
     };
-    let _ = tokio::time::timeout(within, read_all).await;
+    tokio::time::timeout(within, read_all).await.ok().flatten()
 }
 
-/// Bytes of an unused request body read before answering.
-const DRAIN_LIMIT: u64 = 64 * 1024;
+/// Bytes of a request body read before answering.
+const BODY_LIMIT: u64 = 64 * 1024;
 
 /// Drives `conn`; when `stop` turns true, asks it to finish the requests
 /// in flight and close.

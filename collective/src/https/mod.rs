@@ -1,5 +1,6 @@
 //! The HTTPS server for nodes: the synchronized tree's `public/` files with
-//! byte ranges and validators, a health page, and later the node API.
+//! byte ranges and validators, a health page, and the node API
+//! (`/api/self/...`, behind the [`NodeApi`] trait).
 //!
 //! Shape: [`conn::serve`] accepts TCP, runs the TLS handshake under a
 //! deadline and hands each connection to hyper (HTTP/1.1, or HTTP/2 when
@@ -28,12 +29,14 @@ mod range;
 
 use std::fs::File;
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use tracing::debug;
 
 pub use body::Body;
@@ -161,6 +164,38 @@ impl TreeView for FsTree {
     }
 }
 
+/// What the connection layer knows of a request besides its head, put in
+/// the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The TCP peer.
+    pub addr: SocketAddr,
+    /// The body when it had at most 64 KiB (`None`: larger, or too slow).
+    pub body: Option<Vec<u8>>,
+}
+
+/// One node API request, as the server hands it over.
+#[derive(Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// The path after `/api/self/`, still percent-encoded.
+    pub route: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub client: Option<Client>,
+}
+
+/// A boxed future, for the one async method of [`NodeApi`].
+pub type ApiFuture<'a> = Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send + 'a>>;
+
+/// The seam between the HTTPS server and the node self-service API: the
+/// server routes `/api/self/...` here and knows nothing of what it means.
+pub trait NodeApi: Send + Sync + 'static {
+    /// Answers one request; every refusal is a response.
+    fn handle(&self, request: ApiRequest) -> ApiFuture<'_>;
+}
+
 /// Everything a request is answered from; shared by all connections.
 pub struct Service {
     /// The member's name, for the health page.
@@ -170,8 +205,10 @@ pub struct Service {
     chunk: usize,
     buffers: Arc<body::BufferPool>,
     /// Serves only `/public/...` and `/health` (the plain-HTTP listener):
-    /// every route added later (the node API) is refused there.
+    /// the node API is refused there.
     boot_files_only: bool,
+    /// `/api/self/...`, when this server has it.
+    node_api: Option<Arc<dyn NodeApi>>,
 }
 
 /// Bytes per file read. Large enough that the per-chunk costs (a trip to
@@ -193,7 +230,14 @@ impl Service {
             chunk: DEFAULT_CHUNK,
             buffers: Arc::new(body::BufferPool::new(POOLED_BUFFERS)),
             boot_files_only: false,
+            node_api: None,
         }
+    }
+
+    /// Serves the node API under `/api/self/`.
+    pub fn with_node_api(mut self, api: Arc<dyn NodeApi>) -> Service {
+        self.node_api = Some(api);
+        self
     }
 
     /// Restricts this service to the tree's public files and the health
@@ -223,6 +267,19 @@ impl Service {
             }
             ("health", None) => self.health(req.method()),
             ("public", Some(rest)) => files::get(self, &req, "public", rest).await,
+            ("api", Some(rest)) if rest.starts_with("self/") => match &self.node_api {
+                Some(api) => {
+                    let request = ApiRequest {
+                        method: req.method().clone(),
+                        route: rest["self/".len()..].to_owned(),
+                        query: req.uri().query().map(str::to_owned),
+                        headers: req.headers().clone(),
+                        client: req.extensions().get::<Client>().cloned(),
+                    };
+                    Ok(api.handle(request).await)
+                }
+                None => Err(Refusal::NotFound),
+            },
             _ => Err(Refusal::NotFound),
         };
         let response = answer.unwrap_or_else(Refusal::response);

@@ -153,12 +153,19 @@ impl AdminService {
                     .map_err(|e| Status::internal(e.to_string()))?;
                 Ok(format!("{}={sealed}", attr.canonical))
             }
-            Sensitivity::Crypted if value.starts_with('$') => Ok(text),
-            Sensitivity::Crypted => Err(Status::invalid_argument(format!(
-                "{}: give a crypt hash such as $6$..., not the clear text \
-                 (make one with `openssl passwd -6`)",
-                attr.canonical
-            ))),
+            // A hash made elsewhere ($6$, $5$, $y$) is kept as given.
+            Sensitivity::Crypted if crate::crypt::is_hash(value) => Ok(text),
+            Sensitivity::Crypted if value.starts_with('$') => {
+                Err(Status::invalid_argument(format!(
+                    "{}: {value:?} looks like a crypt hash but is not a $6$, $5$ or $y$ one; \
+                 give the clear text to have it hashed, or a hash from `openssl passwd -6`",
+                    attr.canonical
+                )))
+            }
+            Sensitivity::Crypted => {
+                let hash = crate::crypt::hash_password(value).map_err(Status::internal)?;
+                Ok(format!("{}={hash}", attr.canonical))
+            }
         }
     }
 }
@@ -250,6 +257,13 @@ fn target_command(action: Action, svc: &AdminService) -> Result<Command, Status>
         Action::RenameGroup(r) => Command::RenameGroup {
             old: r.old,
             new: r.new,
+        },
+        Action::ArmDeployment(a) => Command::ArmDeployment {
+            noderange: a.noderange,
+            profile: a.profile,
+        },
+        Action::DisarmDeployment(r) => Command::DisarmDeployment {
+            noderange: r.noderange,
         },
         Action::TreePut(_) | Action::TreeRemove(_) => {
             return Err(Status::internal("tree actions are handled in admin_tree"));

@@ -160,9 +160,8 @@ fn admin_socket(
     }))
 }
 
-/// HTTPS for nodes: the tree's public files and the health page
-/// (`crate::https`), from the file system until the synchronized tree
-/// supplies its own view.
+/// HTTPS for nodes: the tree's public files, the health page
+/// (`crate::https`) and the node API (`crate::nodeapi`).
 fn serve_https(
     member: Arc<Member>,
     listener: TcpListener,
@@ -172,7 +171,9 @@ fn serve_https(
     // What the manifest lists and this member has placed; a file listed but
     // not yet fetched is answered 503, never stale.
     let tree: Arc<dyn https::TreeView> = Arc::new(crate::tree::ManifestView::new(member.clone()));
-    let mut service = https::Service::new(member.name.clone(), tree);
+    let api: Arc<dyn https::NodeApi> =
+        Arc::new(crate::nodeapi::NodeApiService::new(member.clone()));
+    let mut service = https::Service::new(member.name.clone(), tree).with_node_api(api);
     if let Some(chunk) = member.config.https_chunk {
         service = service.with_chunk(chunk);
     }

@@ -1,6 +1,8 @@
 //! The trust bundle: every member's CA certificate under
 //! `public/site/tls/`, so nodes (and installers) can verify whichever
-//! member answers them.
+//! member answers them, and every member's SSH CA public key at
+//! `public/site/ssh/<member>.ca`, so nodes trust host certificates signed
+//! by any of them.
 //!
 //! These files derive from the replicated member table, so every member
 //! computes the same bytes and writes them itself while materializing,
@@ -16,6 +18,8 @@ use cohort_state::{MemberRecord, validate_tree_path};
 
 /// Where the bundle lives in the tree.
 pub const DIR: &str = "public/site/tls";
+/// Where the members' SSH CA public keys live in the tree.
+pub const SSH_DIR: &str = "public/site/ssh";
 
 /// `(tree path, PEM bytes)`: `ca-bundle.pem` with every member's CA (in
 /// member name order) and `<member>.pem` for each.
@@ -37,6 +41,13 @@ pub fn files(members: &BTreeMap<String, MemberRecord>) -> Vec<(String, Vec<u8>)>
     }
     if !bundle.is_empty() {
         out.push((format!("{DIR}/ca-bundle.pem"), bundle.into_bytes()));
+    }
+    for record in members.values() {
+        let key = record.ssh_ca_public.trim();
+        let path = format!("{SSH_DIR}/{}.ca", record.name);
+        if !key.is_empty() && !key.contains('\n') && validate_tree_path(&path).is_ok() {
+            out.push((path, format!("{key}\n").into_bytes()));
+        }
     }
     out
 }
@@ -67,7 +78,7 @@ mod tests {
             https_addresses: Vec::new(),
             role: MemberRole::Voter,
             ca_cert_der: der.to_vec(),
-            ssh_ca_public: String::new(),
+            ssh_ca_public: format!("ssh-ed25519 AAAA{name} {name}"),
         }
     }
 
@@ -84,9 +95,12 @@ mod tests {
             [
                 "public/site/tls/m1.pem",
                 "public/site/tls/m2.pem",
-                "public/site/tls/ca-bundle.pem"
+                "public/site/tls/ca-bundle.pem",
+                "public/site/ssh/m1.ca",
+                "public/site/ssh/m2.ca",
             ]
         );
+        assert_eq!(files[3].1, b"ssh-ed25519 AAAAm1 m1\n");
         let bundle = String::from_utf8(files[2].1.clone()).expect("utf8");
         assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2);
         assert!(

@@ -194,6 +194,44 @@ pub enum Command {
     TreeRemove {
         path: String,
     },
+    /// `nodedeploy NODERANGE -n PROFILE`: refused for locked nodes or an
+    /// unknown profile (no `public/os/PROFILE/profile.yaml` in the tree);
+    /// else arms each node's API key once, sets the pending profile and
+    /// clears the staged profile and the reported state.
+    ArmDeployment {
+        noderange: String,
+        profile: String,
+    },
+    /// `nodedeploy NODERANGE -c`: disarms and clears the pending profile.
+    DisarmDeployment {
+        noderange: String,
+    },
+    /// A node registers the crypt hash of the API key it drew (node API
+    /// `registerapikey`): refused unless `deployment.apiarmed` allows it at
+    /// the request's `now_ms`; `once` is cleared in the same step, so two
+    /// racing registrations cannot both succeed.
+    RegisterNodeKey {
+        node: String,
+        crypted_key: String,
+    },
+    /// A node reports deployment progress (node API `updatestatus`).
+    NodeDeployStatus {
+        node: String,
+        status: Option<NodeStatus>,
+        state: Option<String>,
+        detail: Option<String>,
+        /// The address the report came from.
+        client_ip: String,
+    },
+}
+
+/// Deployment milestones a node reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeStatus {
+    /// Installed; the pending profile becomes the staged one.
+    Staged,
+    /// First boot done; the staged (or pending) profile becomes current.
+    Completed,
 }
 
 impl Request {
@@ -242,6 +280,10 @@ impl Command {
             Command::Join { .. } => "Join",
             Command::TreePut { .. } => "TreePut",
             Command::TreeRemove { .. } => "TreeRemove",
+            Command::ArmDeployment { .. } => "ArmDeployment",
+            Command::DisarmDeployment { .. } => "DisarmDeployment",
+            Command::RegisterNodeKey { .. } => "RegisterNodeKey",
+            Command::NodeDeployStatus { .. } => "NodeDeployStatus",
         }
     }
 }

@@ -81,11 +81,11 @@ mod tests;
 
 pub use codec::{decode_request, decode_value, encode_request, encode_value};
 pub use command::{
-    ClientId, Command, InviteRole, MemberRecord, MemberRole, Request, RequestV1, TreeEntry,
-    UserRole,
+    ClientId, Command, InviteRole, MemberRecord, MemberRole, NodeStatus, Request, RequestV1,
+    TreeEntry, UserRole,
 };
 pub use error::{ApplyError, DecodeError, ErrorCode, SnapshotError};
 pub use names::MAX_MEMBER_NAME_LEN;
 pub use state::{InviteRecord, Response, State, UserRecord};
-pub use time::iso8601_utc;
+pub use time::{iso8601_utc, parse_iso8601_utc};
 pub use tree::{MAX_TREE_PATH, validate_tree_path};

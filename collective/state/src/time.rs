@@ -35,9 +35,68 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (y, m, d)
 }
 
+/// The inverse of [`iso8601_utc`] for whole seconds: `2026-11-30T18:00:00Z`
+/// to milliseconds since the epoch; `None` for any other shape or an
+/// impossible date (the catalog's check of `deployment.apiarmed` admits
+/// only this shape).
+pub fn parse_iso8601_utc(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[19] != b'Z' || b[10] != b'T' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u64> {
+        let part = text.get(from..to)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hh, mm, ss) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    // Days from civil (Hinnant), then checked by going back: 31 February
+    // would come back as 2 or 3 March.
+    let (y_adj, m_adj) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y_adj / 400;
+    let yoe = y_adj - era * 400;
+    let doy = (153 * m_adj + 2) / 5 + d.checked_sub(1)?;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    if civil_from_days(days) != (y, m, d) {
+        return None;
+    }
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_is_the_inverse_of_print() {
+        for ms in [
+            0,
+            951_782_400_000,
+            1_700_000_000_000,
+            4_107_542_400_000,
+            253_402_300_799_000,
+        ] {
+            assert_eq!(parse_iso8601_utc(&iso8601_utc(ms)), Some(ms), "{ms}");
+        }
+        for bad in [
+            "",
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-30T24:00:00Z",
+            "2026-11-30 18:00:00Z",
+            "2026-11-30T18:00:00",
+            "+026-11-30T18:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_iso8601_utc(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn known_instants() {

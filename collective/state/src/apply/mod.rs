@@ -6,6 +6,7 @@
 //! anything, so a refused command leaves the state exactly as it was (the
 //! inventory edits hold the same rule, and each command makes at most one).
 
+mod deploy;
 mod inventory;
 mod invites;
 mod members;
@@ -74,6 +75,20 @@ impl State {
             } => self.join(member, secret_sha256, now_ms),
             Command::TreePut { entries } => self.tree_put(entries),
             Command::TreeRemove { path } => self.tree_remove(path),
+            Command::ArmDeployment { noderange, profile } => {
+                self.arm_deployment(noderange, profile)
+            }
+            Command::DisarmDeployment { noderange } => self.disarm_deployment(noderange),
+            Command::RegisterNodeKey { node, crypted_key } => {
+                self.register_node_key(node, crypted_key, now_ms)
+            }
+            Command::NodeDeployStatus {
+                node,
+                status,
+                state,
+                detail,
+                client_ip,
+            } => self.node_deploy_status(node, *status, state, detail, client_ip, now_ms),
         };
         match applied {
             Ok(mut outcome) => {

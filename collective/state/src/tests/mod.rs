@@ -19,6 +19,7 @@ mod t50_snapshot;
 mod t60_frozen;
 mod t70_props;
 mod t80_tree;
+mod t90_deploy;
 
 use crate::dedupe::Dedupe;
 use crate::{

@@ -442,3 +442,37 @@ fn v1_tree_put_and_remove() {
         7075626c69632f6f73",
     );
 }
+
+#[test]
+fn v1_deployment_commands() {
+    frozen(
+        v1(Command::ArmDeployment {
+            noderange: "n1".to_owned(),
+            profile: "el9".to_owned(),
+        }),
+        "00000000100f0e0d0c0b0a0908070605040302010700000000000000005801a9a10100001500000002000000000000006e310300000000000000656c39",
+    );
+    frozen(
+        v1(Command::DisarmDeployment {
+            noderange: "n1".to_owned(),
+        }),
+        "00000000100f0e0d0c0b0a0908070605040302010700000000000000005801a9a10100001600000002000000000000006e31",
+    );
+    frozen(
+        v1(Command::RegisterNodeKey {
+            node: "n1".to_owned(),
+            crypted_key: "$6$s$h".to_owned(),
+        }),
+        "00000000100f0e0d0c0b0a0908070605040302010700000000000000005801a9a10100001700000002000000000000006e310600000000000000243624732468",
+    );
+    frozen(
+        v1(Command::NodeDeployStatus {
+            node: "n1".to_owned(),
+            status: Some(crate::NodeStatus::Staged),
+            state: Some("ok".to_owned()),
+            detail: None,
+            client_ip: "::1".to_owned(),
+        }),
+        "00000000100f0e0d0c0b0a0908070605040302010700000000000000005801a9a10100001800000002000000000000006e3101000000000102000000000000006f6b0003000000000000003a3a31",
+    );
+}
