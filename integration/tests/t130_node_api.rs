@@ -131,10 +131,10 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
     cli(
         m1,
         &[
-            "tree",
-            "put",
+            "osdeploy",
+            "initialize",
+            "--root-key",
             &s(&admin_key.with_extension("pub")),
-            "public/site/ssh/admin.rootpubkey",
         ],
     )?;
 

@@ -81,6 +81,28 @@ pub enum OsdeployCommand {
     List(ListArgs),
     #[command(name = "updateboot")]
     UpdateBoot(UpdateBootArgs),
+    Initialize(InitializeArgs),
+}
+
+/// Publish site-wide deployment settings: admin SSH keys for root.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Publish site-wide deployment settings in the synchronized tree.\n\n\
+                  --root-key FILE publishes the OpenSSH public key(s) in FILE as \
+                  public/site/ssh/NAME.rootpubkey; every node deployed afterwards gets them in \
+                  root's authorized_keys (de-duplicated with what is there). NAME defaults to \
+                  the file's name without .pub. Member SSH CAs need no step: every member \
+                  publishes its own at public/site/ssh/MEMBER.ca.",
+    after_long_help = "Examples:\n  cohort osdeploy initialize --root-key ~/.ssh/id_ed25519.pub\n  \
+                       cohort osdeploy initialize --root-key ops.pub --name ops-team"
+)]
+pub struct InitializeArgs {
+    /// OpenSSH public key file (one or more keys, one per line).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub root_key: PathBuf,
+    /// Name under public/site/ssh/ (default: the file's stem).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// Import installation media, or make a generic profile.
@@ -153,7 +175,58 @@ pub async fn run(
         OsdeployCommand::Import(a) => import(a, ctx).await,
         OsdeployCommand::List(a) => list(a, data_dir, ctx).await,
         OsdeployCommand::UpdateBoot(a) => update_boot(a, data_dir, ctx).await,
+        OsdeployCommand::Initialize(a) => initialize(a, ctx).await,
     }
+}
+
+/// Publishes root's authorized keys; every line must be an OpenSSH public
+/// key, so a private key given by mistake is refused, not published.
+async fn initialize(args: InitializeArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    let file = &args.root_key;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("{}: cannot read the key file", file.display()))?;
+    let mut keys = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        ssh_key::PublicKey::from_openssh(line).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}: not an OpenSSH public key ({e}); give the .pub file",
+                file.display(),
+                i + 1
+            )
+        })?;
+        keys.push(line.to_owned());
+    }
+    if keys.is_empty() {
+        bail!("{}: no public key in it", file.display());
+    }
+    let name = match args.name {
+        Some(n) => n,
+        None => file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| n.trim_end_matches(".pub").to_owned())
+            .unwrap_or_default(),
+    };
+    check_name(&name)?;
+    let path = format!("public/site/ssh/{name}.rootpubkey");
+    let bytes = (keys.join("\n") + "\n").into_bytes();
+    let size = bytes.len() as u64;
+    let bar = ProgressBar::hidden();
+    let sha = tree::upload(
+        ctx,
+        Box::new(std::io::Cursor::new(bytes)),
+        size,
+        &path,
+        &bar,
+    )
+    .await?;
+    tree::put_entries(ctx, &[tree::file_entry(path.clone(), sha, size, 0o644)]).await?;
+    writeln!(ctx.out, "published {} key(s) as {path}", keys.len())?;
+    Ok(())
 }
 
 /// One step of an import, in commit order.
