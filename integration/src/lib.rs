@@ -13,9 +13,10 @@
 
 pub mod admin;
 pub mod checks;
+pub mod deploy;
 pub mod history;
 mod process;
 pub mod rogue;
 pub mod workload;
 
-pub use process::{Cluster, Member, wait_for};
+pub use process::{Cluster, Member, agent_bin, free_port, wait_for};

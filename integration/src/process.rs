@@ -47,14 +47,30 @@ pub fn cohort_bin() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// A free TCP port on `ip`, for a member to bind.
+/// The `cohort-agent` binary under test, beside `cohort` (or
+/// `$COHORT_AGENT_BIN`).
+pub fn agent_bin() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("COHORT_AGENT_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let bin = cohort_bin()?.with_file_name("cohort-agent");
+    if !bin.exists() {
+        bail!(
+            "{} not found: build it first (`cargo build -p cohort-agent`) or set COHORT_AGENT_BIN",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A free TCP port on `ip`, for a member (or a peer program) to bind.
 ///
 /// Ports come from below the kernel's ephemeral range (32768 and up here),
 /// walking from a start drawn from this test process's id: a port the
 /// kernel hands out with `bind(0)` may be taken as the source port of an
 /// outgoing connection between this probe and the member's own bind, which
 /// made a member fail to start now and then.
-fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
+pub fn free_port(ip: Ipv4Addr) -> anyhow::Result<u16> {
     use std::sync::atomic::{AtomicU32, Ordering};
     const LOW: u32 = 10_000;
     const SPAN: u32 = 22_000;

@@ -231,6 +231,8 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
         Some(hash),
     )?;
     ensure!(code == 200, "{code} {body}");
+    // The same hash again is a retry (its first answer may have been lost)
+    // and succeeds; another key after the once-arm is used is refused.
     let (code, _) = api(
         cluster,
         2,
@@ -239,7 +241,20 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
         &[("cohort-node", "n1")],
         Some(hash),
     )?;
-    ensure!(code == 403, "second registration: {code}");
+    ensure!(code == 200, "retried registration: {code}");
+    let other = run(Command::new("openssl").args(["passwd", "-6", "another-key"]))?;
+    let (code, body) = api(
+        cluster,
+        2,
+        "POST",
+        "registerapikey",
+        &[("cohort-node", "n1")],
+        Some(other.trim()),
+    )?;
+    ensure!(
+        code == 403 && body.contains("not armed"),
+        "second key: {code} {body}"
+    );
     let listing = cli(m1, &["nodedeploy", "n1"])?;
     ensure!(!listing.contains("armed"), "disarmed after once: {listing}");
 

@@ -7,6 +7,11 @@
 //! the entry by itself. A key that does not verify against this member's
 //! copy of the state is checked once more after a linearizable read: the
 //! node may have registered through another member a moment ago.
+//!
+//! Hashing runs on the blocking pool, one at a time per member: a fleet of
+//! nodes booting at once must not take the CPU from the Raft heartbeats
+//! (200 simultaneous checks on the async workers cost the leader its lease
+//! in the fleet test); nodes wait a little longer instead.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,9 +22,19 @@ use hyper::HeaderMap;
 use super::{ApiRefusal, NodeApiService, header};
 
 /// Keys already verified, per node: (stored hash, SHA-256 of the key).
-#[derive(Default)]
 pub struct KeyCache {
     verified: Mutex<HashMap<String, (String, [u8; 32])>>,
+    /// One sha-crypt check at a time.
+    hashing: tokio::sync::Semaphore,
+}
+
+impl Default for KeyCache {
+    fn default() -> KeyCache {
+        KeyCache {
+            verified: Mutex::default(),
+            hashing: tokio::sync::Semaphore::new(1),
+        }
+    }
 }
 
 const KEY_ATTR: &str = "crypted.selfapikey";
@@ -40,9 +55,8 @@ impl NodeApiService {
                 ApiRefusal::Unauthorized(format!("send header {APIKEY_HEADER}: the node's API key"))
             })?;
         let stored = self.member.core().state.read(|s| stored_hash(s, node));
-        if stored
-            .as_deref()
-            .is_some_and(|h| self.keys.check(node, key, h))
+        if let Some(h) = &stored
+            && self.keys.check(node, key, h).await
         {
             return Ok(node.to_owned());
         }
@@ -51,8 +65,12 @@ impl NodeApiService {
             .read_linearizable(|s| stored_hash(s, node))
             .await
             .map_err(|e| ApiRefusal::Unavailable(e.to_string()))?;
+        let verified = match &stored {
+            Some(h) => self.keys.check(node, key, h).await,
+            None => false,
+        };
         match stored {
-            Some(h) if self.keys.check(node, key, &h) => Ok(node.to_owned()),
+            Some(_) if verified => Ok(node.to_owned()),
             Some(_) => Err(ApiRefusal::Unauthorized(format!(
                 "wrong API key for node {node}"
             ))),
@@ -75,7 +93,7 @@ fn stored_hash(state: &cohort_state::State, node: &str) -> Option<String> {
 impl KeyCache {
     /// Whether `key` matches `stored` for `node`, from the cache or by
     /// hashing (and then cached).
-    fn check(&self, node: &str, key: &str, stored: &str) -> bool {
+    async fn check(&self, node: &str, key: &str, stored: &str) -> bool {
         let digest = crate::server::sha256(key.as_bytes());
         let known = self
             .verified
@@ -86,13 +104,19 @@ impl KeyCache {
         if known {
             return true;
         }
-        if !crate::crypt::verify(key, stored) {
+        let Ok(_turn) = self.hashing.acquire().await else {
             return false;
+        };
+        let (k, h) = (key.to_owned(), stored.to_owned());
+        let ok = tokio::task::spawn_blocking(move || crate::crypt::verify(&k, &h))
+            .await
+            .unwrap_or(false);
+        if ok {
+            self.verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(node.to_owned(), (stored.to_owned(), digest));
         }
-        self.verified
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(node.to_owned(), (stored.to_owned(), digest));
-        true
+        ok
     }
 }

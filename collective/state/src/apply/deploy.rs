@@ -79,6 +79,12 @@ impl State {
                 "the API key must be registered as a $5$ or $6$ crypt hash, never in clear",
             ));
         }
+        // The same hash again is a retry of a registration whose answer was
+        // lost (a member died, a forward timed out): it succeeds, changing
+        // nothing, whether or not the arm is still there.
+        if self.value(node, KEY) == Some(crypted) {
+            return Ok(Outcome::default());
+        }
         let armed = self.value(node, ARMED).map(str::to_owned);
         let clear: &[&str] = match armed.as_deref() {
             Some("once") => &[ARMED, SEALED],
@@ -131,17 +137,19 @@ impl State {
                 let p = pending.as_deref().ok_or_else(|| no_deployment(node))?;
                 sets.push((STAGED, p));
             }
-            Some(NodeStatus::Completed) => {
-                let p = staged
-                    .as_deref()
-                    .or(pending.as_deref())
-                    .ok_or_else(|| no_deployment(node))?;
-                sets.push((CURRENT, p));
-                clear.extend([PENDING, STAGED]);
-                if lock_after {
-                    sets.push((LOCK, "locked"));
+            Some(NodeStatus::Completed) => match staged.as_deref().or(pending.as_deref()) {
+                Some(p) => {
+                    sets.push((CURRENT, p));
+                    clear.extend([PENDING, STAGED]);
+                    if lock_after {
+                        sets.push((LOCK, "locked"));
+                    }
                 }
-            }
+                // Completed again (a retry whose answer was lost): nothing
+                // pending, the profile already current.
+                None if self.value(node, CURRENT).is_some() => {}
+                None => return Err(no_deployment(node)),
+            },
         }
         // Owned copies: `sets` borrows strings cloned out of the inventory.
         let sets: Vec<(String, String)> = sets

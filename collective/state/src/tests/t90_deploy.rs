@@ -144,7 +144,8 @@ fn continuous_and_timed_arms() {
         ),
         (set("n2", &[&format!("deployment.apiarmed={until}")]), Done),
         (register("n1", KEY), Changed(1)),
-        (register("n1", KEY), Changed(1)),
+        (register("n1", KEY), Changed(0)),
+        (register("n1", "$6$other$b3RoZXI"), Changed(1)),
         (register("n2", KEY), Changed(1)),
     ]);
     let later = T0 + 3_600_000;
@@ -152,7 +153,7 @@ fn continuous_and_timed_arms() {
         &mut s,
         &[(
             later,
-            register("n2", KEY),
+            register("n2", "$6$new$a2V5"),
             Refused(ErrorCode::PermissionDenied, "has passed"),
         )],
     );
@@ -204,4 +205,22 @@ fn status_moves_profiles_along() {
     assert_eq!(attr(&s, "n1", "deployment.pendingprofile"), None);
     assert_eq!(attr(&s, "n1", "deployment.stagedprofile"), None);
     assert_eq!(attr(&s, "n1", "deployment.lock").as_deref(), Some("locked"));
+    let mut s = s;
+    let s = check_at(
+        &mut s,
+        &[
+            // A retried "completed" is accepted; "staged" needs a pending one.
+            (
+                T0,
+                status("n1", Some(NodeStatus::Completed), None),
+                Changed(1),
+            ),
+            (
+                T0,
+                status("n1", Some(NodeStatus::Staged), None),
+                Refused(ErrorCode::FailedPrecondition, "no deployment pending"),
+            ),
+        ],
+    );
+    assert_eq!(attr(&s, "n1", "deployment.profile").as_deref(), Some("el9"));
 }

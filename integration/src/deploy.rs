@@ -1,0 +1,97 @@
+//! Deployment fixtures: a minimal OS profile in the tree, nodes armed for
+//! it, and `cohort-agent` runs against the members, as the node-side tests
+//! and the fleet benchmark need them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, ensure};
+
+use crate::{Cluster, Member, agent_bin};
+
+/// Runs the CLI against `m`; its stdout, or an error with its stderr.
+pub fn cli(m: &Member, args: &[&str]) -> anyhow::Result<String> {
+    let out = m.cli()?.args(args).output()?;
+    ensure!(
+        out.status.success(),
+        "cohort {args:?} on {} failed: {}",
+        m.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Puts profile `name` (a profile.yaml, one post script) into the tree
+/// through member `via`.
+pub fn put_profile(cluster: &Cluster, via: usize, name: &str) -> anyhow::Result<()> {
+    let dir = cluster.root.join(format!("profile-{name}"));
+    std::fs::create_dir_all(dir.join("scripts/post.d"))?;
+    std::fs::write(
+        dir.join("profile.yaml"),
+        format!("label: {name}\nkernelargs: quiet\n"),
+    )?;
+    std::fs::write(
+        dir.join("scripts/post.d/10-hello.sh"),
+        "#!/bin/sh\necho hello\n",
+    )?;
+    let dir = dir.to_str().context("utf-8 temp dir")?;
+    cli(
+        &cluster.members[via],
+        &["tree", "put", dir, &format!("public/os/{name}")],
+    )?;
+    Ok(())
+}
+
+/// The `https://ADDR` of every running member, starting at `first`.
+pub fn member_urls(cluster: &Cluster, first: usize) -> Vec<String> {
+    let n = cluster.members.len();
+    (0..n)
+        .map(|i| &cluster.members[(first + i) % n])
+        .map(|m| format!("https://{}", m.https))
+        .collect()
+}
+
+/// The CA bundle as `via` publishes it, copied out of its tree (a node
+/// gets it in its initramfs; a member's tree may change under a test).
+pub fn ca_bundle(cluster: &Cluster, via: usize) -> anyhow::Result<PathBuf> {
+    let from = cluster.members[via]
+        .data_dir
+        .join("tree/public/site/tls/ca-bundle.pem");
+    let to = cluster.root.join("ca-bundle.pem");
+    std::fs::copy(&from, &to)
+        .with_context(|| format!("{}: no trust bundle yet", from.display()))?;
+    Ok(to)
+}
+
+/// `cohort-agent deploy` for one node, its output captured to `log`.
+pub fn agent(
+    urls: &[String],
+    bundle: &Path,
+    mac: &str,
+    root: &Path,
+    log: &Path,
+    complete: bool,
+) -> anyhow::Result<Command> {
+    let log = std::fs::File::create(log)?;
+    let mut cmd = Command::new(agent_bin()?);
+    cmd.arg("deploy")
+        .arg("--members")
+        .arg(urls.join(","))
+        .arg("--ca-bundle")
+        .arg(bundle)
+        .args(["--mac", mac])
+        .arg("--root")
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if complete {
+        cmd.arg("--complete");
+    }
+    Ok(cmd)
+}
+
+/// The MAC the fleet tests give node `i` (1-based).
+pub fn mac_of(i: usize) -> String {
+    format!("52:54:00:10:{:02x}:{:02x}", i / 256, i % 256)
+}
