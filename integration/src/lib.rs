@@ -19,4 +19,4 @@ mod process;
 pub mod rogue;
 pub mod workload;
 
-pub use process::{Cluster, Member, agent_bin, free_port, wait_for};
+pub use process::{Cluster, Member, agent_bin, cohort_bin, free_port, wait_for};

@@ -1,5 +1,7 @@
 //! Remote admins reach the admin API on the member's TLS port, with a user
-//! token; without one, or beyond their role, they are refused.
+//! token; without one, or beyond their role, they are refused. The same
+//! through the `cohort` CLI's remote mode (`--server`, `--token`,
+//! `--ca-bundle`), which verifies the member against the published bundle.
 
 use cohort_integration::Cluster;
 use cohort_integration::admin::{connect, define_nodes, write_id};
@@ -92,5 +94,57 @@ async fn t15_remote_admin_needs_a_token_and_a_role() -> anyhow::Result<()> {
         .await
         .expect_err("refused");
     assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    cli_remote(&cluster, &monitor, &operator)
+}
+
+/// The CLI as a remote admin on another host would run it: no socket, the
+/// member's TLS port, a token, and the CA bundle from the tree.
+fn cli_remote(cluster: &Cluster, monitor: &str, operator: &str) -> anyhow::Result<()> {
+    let m1 = &cluster.members[0];
+    let bundle = m1.data_dir.join("tree/public/site/tls/ca-bundle.pem");
+    let run = |token: Option<&str>, args: &[&str]| -> anyhow::Result<std::process::Output> {
+        let mut cmd = std::process::Command::new(cohort_integration::cohort_bin()?);
+        cmd.env_remove("COHORT_SOCKET")
+            .arg("--socket")
+            .arg("/nonexistent/cohort.sock")
+            .args(["--server", &m1.peer.to_string(), "--ca-bundle"])
+            .arg(&bundle)
+            .args(args);
+        if let Some(t) = token {
+            cmd.args(["--token", t]);
+        }
+        Ok(cmd.output()?)
+    };
+    eprintln!("--- the CLI's remote mode: an operator writes, a monitor reads");
+    let out = run(
+        Some(operator),
+        &["nodedefine", "remote1", "location.rack=4"],
+    )?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(Some(monitor), &["nodeattrib", "remote1", "location.rack"])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(text.trim() == "remote1: location.rack: 4", "{text:?}");
+    let out = run(Some(monitor), &["nodedefine", "remote2"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(
+        !out.status.success() && err.contains("may only read"),
+        "{err}"
+    );
+    let out = run(None, &["nodelist"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(!out.status.success() && err.contains("--token"), "{err}");
+    let out = run(
+        Some(operator),
+        &["--server-name", "member-m9.cohort", "nodelist"],
+    )?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(
+        !out.status.success() && err.contains("member-m9.cohort"),
+        "{err}"
+    );
     Ok(())
 }

@@ -81,6 +81,35 @@ pub struct Cli {
     #[arg(long, global = true, env = "COHORT_SOCKET", value_name = "PATH")]
     pub socket: Option<PathBuf>,
 
+    /// Administer a member over the network instead of through a local
+    /// socket: its TLS address (HOST:PORT, port 13001 by default).
+    ///
+    /// Needs --token (a user made with `cohort user add` on a member) and
+    /// --ca-bundle. Collective membership and user management are refused
+    /// remotely; they are for a member's own admin socket.
+    #[arg(long, global = true, env = "COHORT_SERVER", value_name = "HOST:PORT")]
+    pub server: Option<String>,
+
+    /// User token for --server.
+    #[arg(
+        long,
+        global = true,
+        env = "COHORT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// The members' CA certificates, to verify --server with: the tree's
+    /// public/site/tls/ca-bundle.pem (any member serves it over HTTPS).
+    #[arg(long, global = true, env = "COHORT_CA_BUNDLE", value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+
+    /// Name the member's certificate must carry, when the host of --server
+    /// is not in it (e.g. member-m1.cohort).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub server_name: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

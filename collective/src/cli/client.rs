@@ -1,4 +1,5 @@
-//! The connection to the local member: tonic over the admin unix socket.
+//! The connection to a member: tonic over the local admin unix socket, or
+//! over TLS to a member's admin port with a user token (`--server`).
 //!
 //! Every call goes through [`retrying`]: a member answers `UNAVAILABLE`
 //! while the collective elects a leader or while it cannot reach the leader
@@ -11,6 +12,7 @@
 use std::future::Future;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -19,6 +21,9 @@ use cohort_proto::{WriteId, WriteReply, WriteRequest, write_request};
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tokio::time::{Instant, sleep};
+use tonic::metadata::AsciiMetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Code, Status};
 
@@ -31,9 +36,38 @@ const MAX_DELAY: Duration = Duration::from_millis(800);
 /// Listings of 100,000 nodes are large; tonic's 4 MiB default is not.
 const MAX_MESSAGE: usize = 256 << 20;
 
+/// Where the admin API is.
+pub enum Target {
+    /// The member's local admin socket.
+    Socket(PathBuf),
+    /// A member's TLS port, as a remote admin.
+    Remote(Remote),
+}
+
+/// `--server` and what goes with it.
+pub struct Remote {
+    pub address: String,
+    pub token: Option<String>,
+    pub ca_bundle: Option<PathBuf>,
+    pub server_name: Option<String>,
+}
+
+/// Adds `authorization: Bearer <token>` to every call (remote mode only).
+#[derive(Clone)]
+pub struct Auth(Option<AsciiMetadataValue>);
+
+impl Interceptor for Auth {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            request.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(request)
+    }
+}
+
 /// An admin API client with this invocation's write identity.
 pub struct Client {
-    pub admin: AdminClient<Channel>,
+    pub admin: AdminClient<InterceptedService<Channel, Auth>>,
     /// 16 random bytes: a fresh client per invocation, so two CLI runs never
     /// collide in the state machine's dedup table.
     client_id: Vec<u8>,
@@ -53,7 +87,11 @@ impl Client {
             }))
             .await
             .map_err(|e| unreachable(socket, &e))?;
-        let admin = AdminClient::new(channel)
+        Client::over(channel, Auth(None))
+    }
+
+    fn over(channel: Channel, auth: Auth) -> anyhow::Result<Client> {
+        let admin = AdminClient::with_interceptor(channel, auth)
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
         Ok(Client {
@@ -61,6 +99,58 @@ impl Client {
             client_id: random_id()?,
             seq: 0,
         })
+    }
+
+    /// Connects to a member's TLS port as a remote admin: the member's
+    /// certificate must chain to one of the bundle's CAs and carry the
+    /// host (or --server-name); every call carries the token.
+    pub async fn connect_remote(remote: &Remote) -> anyhow::Result<Client> {
+        let token = remote.token.as_deref().context(
+            "--server needs --token (or COHORT_TOKEN): make one with `cohort user add NAME` on a member",
+        )?;
+        let bundle = remote.ca_bundle.as_deref().context(
+            "--server needs --ca-bundle FILE (or COHORT_CA_BUNDLE): the tree's \
+             public/site/tls/ca-bundle.pem, served by every member at https://MEMBER:8443/public/site/tls/ca-bundle.pem",
+        )?;
+        let address = if remote.address.contains(':') {
+            remote.address.clone()
+        } else {
+            format!("{}:13001", remote.address)
+        };
+        let host = address
+            .rsplit_once(':')
+            .map(|(h, _)| h.trim_matches(['[', ']']).to_owned())
+            .unwrap_or_default();
+        let name = remote.server_name.clone().unwrap_or(host);
+        let config = tls_config(bundle)?;
+        let server_name = rustls::pki_types::ServerName::try_from(name.clone())
+            .map_err(|_| anyhow!("{name:?} is not a host name or address (--server-name)"))?;
+        let target = address.clone();
+        let connector = tower::service_fn(move |_: Uri| {
+            let (config, server_name, target) =
+                (config.clone(), server_name.clone(), target.clone());
+            async move {
+                let tcp = tokio::net::TcpStream::connect(&target).await?;
+                let tls = tokio_rustls::TlsConnector::from(config)
+                    .connect(server_name, tcp)
+                    .await?;
+                Ok::<_, io::Error>(TokioIo::new(tls))
+            }
+        });
+        let channel = Endpoint::from_shared(format!("http://{address}"))?
+            .connect_timeout(Duration::from_secs(10))
+            .connect_with_connector(connector)
+            .await
+            .map_err(|e| {
+                let reason = find_io_error(&e).map_or_else(|| e.to_string(), os_reason);
+                anyhow!(
+                    "cannot reach the cohort member at {address} as {name}: {reason} \
+                     (a certificate error may need --server-name member-NAME.cohort)"
+                )
+            })?;
+        let value = AsciiMetadataValue::try_from(format!("Bearer {}", token.trim()))
+            .map_err(|_| anyhow!("the token has characters a header cannot carry"))?;
+        Client::over(channel, Auth(Some(value)))
     }
 
     /// Sends one write, retrying `UNAVAILABLE` with the same id.
@@ -88,16 +178,16 @@ impl Client {
 /// arguments before asking for the client, so a typo is reported even when
 /// no member runs.
 pub struct Ctx<'a> {
-    socket: PathBuf,
+    target: Target,
     client: Option<Client>,
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(socket: PathBuf, out: &'a mut dyn Write, err: &'a mut dyn Write) -> Self {
+    pub fn new(target: Target, out: &'a mut dyn Write, err: &'a mut dyn Write) -> Self {
         Ctx {
-            socket,
+            target,
             client: None,
             out,
             err,
@@ -108,7 +198,10 @@ impl<'a> Ctx<'a> {
     pub async fn client(&mut self) -> anyhow::Result<&mut Client> {
         let client = match self.client.take() {
             Some(c) => c,
-            None => Client::connect(&self.socket).await?,
+            None => match &self.target {
+                Target::Socket(socket) => Client::connect(socket).await?,
+                Target::Remote(remote) => Client::connect_remote(remote).await?,
+            },
         };
         Ok(self.client.insert(client))
     }
@@ -176,6 +269,32 @@ fn unreachable(socket: &Path, error: &tonic::transport::Error) -> anyhow::Error 
         "cannot reach the cohort member at {}: {reason}; {hint}",
         socket.display()
     )
+}
+
+/// A rustls client configuration trusting only the CAs in `bundle`.
+fn tls_config(bundle: &Path) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(bundle)
+        .with_context(|| format!("{}: cannot read the CA bundle", bundle.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| anyhow!("{}: not PEM certificates: {e}", bundle.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| anyhow!("{}: a certificate rustls refuses: {e}", bundle.display()))?;
+    }
+    if roots.is_empty() {
+        anyhow::bail!("{}: no certificate in the CA bundle", bundle.display());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("TLS set-up: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Arc::new(config))
 }
 
 fn find_io_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e io::Error> {

@@ -143,7 +143,16 @@ pub async fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     // The data directory holds the socket; `osdeploy` reads profile files
     // from this member's tree in it.
     let data_dir = socket.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut ctx = Ctx::new(socket, out, &mut *err);
+    let target = match cli.server {
+        None => client::Target::Socket(socket),
+        Some(address) => client::Target::Remote(client::Remote {
+            address,
+            token: cli.token,
+            ca_bundle: cli.ca_bundle,
+            server_name: cli.server_name,
+        }),
+    };
+    let mut ctx = Ctx::new(target, out, &mut *err);
     let result = match cli.command {
         Command::Serve(_) => Err(anyhow::anyhow!(
             "cohort serve cannot run inside another command"
