@@ -226,12 +226,20 @@ async fn removed(cluster: &Cluster) -> anyhow::Result<()> {
     match tokio::time::timeout(Duration::from_secs(15), write).await {
         Err(_) => anyhow::bail!("the write through the removed {name} hangs"),
         Ok(Ok(r)) => anyhow::bail!("the write through the removed {name} was acknowledged: {r:?}"),
-        Ok(Err(s)) => eprintln!(
-            "    refused after {:?}: {:?} {:?}",
-            started.elapsed(),
-            s.code(),
-            s.message()
-        ),
+        Ok(Err(s)) => {
+            eprintln!(
+                "    refused after {:?}: {:?} {:?}",
+                started.elapsed(),
+                s.code(),
+                s.message()
+            );
+            assert!(
+                s.message()
+                    .contains(&format!("this member ({name}) was removed")),
+                "the removed member should say so, not: {:?}",
+                s.message()
+            );
+        }
     }
     let mut c = connect(&cluster.members[admin].socket()).await?;
     let value = node_value(&mut c, "k1", "info.note", false).await?;

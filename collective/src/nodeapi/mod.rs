@@ -262,7 +262,10 @@ impl NodeApiService {
             Err(e @ (ServeError::NoQuorum { .. } | ServeError::LeaderNoQuorum(_))) => {
                 Err(ApiRefusal::Unavailable(e.to_string()))
             }
-            Err(e @ ServeError::Forward { .. }) => Err(ApiRefusal::Unavailable(e.to_string())),
+            // Another member will answer: the node moves on.
+            Err(e @ (ServeError::Forward { .. } | ServeError::Removed { .. })) => {
+                Err(ApiRefusal::Unavailable(e.to_string()))
+            }
             Err(e) => Err(ApiRefusal::Internal(e.to_string())),
         }
     }

@@ -203,6 +203,7 @@ pub fn status_of(e: &ServeError) -> Status {
         }
         ServeError::Forward { .. } => Status::unavailable(e.to_string()),
         ServeError::Raft(_) => Status::internal(e.to_string()),
+        ServeError::Removed { .. } => Status::failed_precondition(e.to_string()),
     }
 }
 

@@ -91,6 +91,14 @@ pub enum ServeError {
     Raft(String),
     #[error("leader {leader}: {message}")]
     Forward { leader: String, message: String },
+    /// This member learnt that it is no longer in the member table: from
+    /// its own state, or from the leader refusing it.
+    #[error(
+        "this member ({name}) was removed from the collective: it takes no writes or \
+         linearizable reads (--local still reads its last copy); to bring it back, wipe its \
+         data directory and join it again with a new invite"
+    )]
+    Removed { name: String },
 }
 
 impl Member {
@@ -154,6 +162,9 @@ impl Member {
         seq: u64,
         command: Command,
     ) -> Result<Response, ServeError> {
+        if self.removed() {
+            return Err(self.no_quorum().await);
+        }
         let deadline = Instant::now() + QUORUM_DEADLINE;
         loop {
             let request = RequestV1 {
@@ -214,12 +225,15 @@ impl Member {
             .max_decoding_message_size(wire::MAX_MESSAGE)
             .forward(msg)
             .await
-            .map_err(|s| leader_error(&leader.name, s))?;
+            .map_err(|s| leader_error(&self.name, &leader.name, s))?;
         wire::decode(&reply.into_inner().payload).map_err(|e| fail(e.to_string()))
     }
 
     /// Waits until this member may serve a linearizable read, then reads.
     pub async fn read_linearizable<T>(&self, f: impl FnOnce(&State) -> T) -> Result<T, ServeError> {
+        if self.removed() {
+            return Err(self.no_quorum().await);
+        }
         let deadline = Instant::now() + QUORUM_DEADLINE;
         let index = match timeout_at(deadline, self.read_index()).await {
             Ok(Ok(index)) => index,
@@ -285,7 +299,7 @@ impl Member {
         let reply = PeerClient::new(channel)
             .read_index(request)
             .await
-            .map_err(|s| leader_error(&leader.name, s))?;
+            .map_err(|s| leader_error(&self.name, &leader.name, s))?;
         Ok(reply.into_inner().read_index)
     }
 
@@ -293,6 +307,11 @@ impl Member {
     /// counts itself), for the no-quorum message. Probes run concurrently,
     /// so the answer comes within one probe timeout.
     pub async fn no_quorum(&self) -> ServeError {
+        if self.removed() {
+            return ServeError::Removed {
+                name: self.name.clone(),
+            };
+        }
         let voters = self.voters();
         let mut reachable = 0;
         let mut probes = tokio::task::JoinSet::new();
@@ -312,6 +331,15 @@ impl Member {
         }
     }
 
+    /// Whether the replicated member table, as this member last applied
+    /// it, no longer names this member (an empty table is a member still
+    /// starting, not a removed one).
+    pub fn removed(&self) -> bool {
+        self.core()
+            .state
+            .read(|s| !s.members().is_empty() && !s.members().contains_key(&self.name))
+    }
+
     /// Voters of the current Raft membership.
     pub fn voters(&self) -> Vec<(NodeId, MemberNode)> {
         let metrics = self.core().raft.metrics().borrow().clone();
@@ -323,13 +351,20 @@ impl Member {
     }
 }
 
-/// A leader's failure: its no-quorum answer is passed on as such, anything
-/// else means "try again" to the caller's loop.
-fn leader_error(leader: &str, s: tonic::Status) -> ServeError {
+/// A leader's failure: its no-quorum answer is passed on as such, and so is
+/// its refusal of this member (`me`) as unknown; anything else means "try
+/// again" to the caller's loop.
+fn leader_error(me: &str, leader: &str, s: tonic::Status) -> ServeError {
     if s.code() == tonic::Code::DeadlineExceeded
         && s.message().starts_with("collective has no quorum")
     {
         ServeError::LeaderNoQuorum(s.message().to_owned())
+    } else if s.code() == tonic::Code::PermissionDenied
+        && s.message().contains("not in the member table")
+    {
+        ServeError::Removed {
+            name: me.to_owned(),
+        }
     } else {
         forward_error(leader, s.message().to_owned())
     }
