@@ -62,6 +62,10 @@ pub struct Member {
     core: RwLock<Arc<Core>>,
     /// Collective identity and data key; replaced by a join.
     collective: RwLock<Arc<Collective>>,
+    /// Set once this member has seen its own record in the member table:
+    /// only then does its absence mean a removal. (A fresh or joining
+    /// member's table may name others before it names this member.)
+    seen_self: std::sync::atomic::AtomicBool,
 }
 
 /// The Raft member and the state machine it applies to.
@@ -113,6 +117,7 @@ impl Member {
             tree: base.tree,
             core: RwLock::new(Arc::new(core)),
             collective: RwLock::new(Arc::new(collective)),
+            seen_self: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -332,12 +337,22 @@ impl Member {
     }
 
     /// Whether the replicated member table, as this member last applied
-    /// it, no longer names this member (an empty table is a member still
-    /// starting, not a removed one).
+    /// it, no longer names this member although it once did.
     pub fn removed(&self) -> bool {
-        self.core()
+        use std::sync::atomic::Ordering;
+        let listed = self
+            .core()
             .state
-            .read(|s| !s.members().is_empty() && !s.members().contains_key(&self.name))
+            .read(|s| s.members().get(&self.name).map(|r| r.raft_id));
+        match listed {
+            // A record of another incarnation (same name, new Raft id) is
+            // not this process's.
+            Some(id) if id == self.raft_id => {
+                self.seen_self.store(true, Ordering::Relaxed);
+                false
+            }
+            _ => self.seen_self.load(Ordering::Relaxed),
+        }
     }
 
     /// Voters of the current Raft membership.

@@ -144,6 +144,9 @@ pub async fn membership_reconciler(member: Arc<Member>, mut stop: watch::Receive
 }
 
 async fn reconcile_once(member: &Member) -> Result<(), String> {
+    // Asked on every member each tick, so each learns it is listed (and so
+    // can tell a later removal from a table that does not name it yet).
+    let removed = member.removed();
     let core = member.core();
     let metrics = core.raft.metrics().borrow().clone();
     if metrics.current_leader != Some(member.raft_id) {
@@ -155,8 +158,28 @@ async fn reconcile_once(member: &Member) -> Result<(), String> {
     let voters: BTreeSet<u64> = membership.voter_ids().collect();
     let wanted: BTreeMap<u64, &MemberRecord> = records.values().map(|r| (r.raft_id, r)).collect();
     // Until our own record is in the table, the table is not yet the truth
-    // (a fresh collective registers itself first): touch nothing.
+    // (a fresh collective registers itself first): touch nothing. A table
+    // that once named us and no longer does (`Member::removed`) means
+    // `collective remove` of this member, the leader: it leaves the voters
+    // itself (openraft lets a
+    // leader commit a configuration without it, then it steps down), and
+    // the next leader removes the node entry as for any other member.
     if !wanted.contains_key(&member.raft_id) {
+        if !removed || !voters.contains(&member.raft_id) {
+            return Ok(());
+        }
+        if voters.len() == 1 {
+            warn!(
+                "this member leads alone and was removed from the member table; nothing to hand over to"
+            );
+            return Ok(());
+        }
+        info!("this member, the leader, was removed from the member table: leaving the voters");
+        let change = ChangeMembers::RemoveVoters(BTreeSet::from([member.raft_id]));
+        core.raft
+            .change_membership(change, false)
+            .await
+            .map_err(|e| e.to_string())?;
         return Ok(());
     }
 
@@ -206,8 +229,7 @@ async fn reconcile_once(member: &Member) -> Result<(), String> {
         return Ok(());
     }
     // 3. Members gone from the table leave Raft (voters first, then nodes).
-    // The leader never removes itself: `collective remove` of the leader
-    // waits until another member leads.
+    // This member, the leader, is handled above.
     let gone: BTreeSet<u64> = in_raft
         .iter()
         .copied()
