@@ -5,20 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, ensure};
+use anyhow::Context;
 
 use crate::{Cluster, Member, agent_bin};
 
-/// Runs the CLI against `m`; its stdout, or an error with its stderr.
+/// Runs the CLI against `m` ([`Member::run`]).
 pub fn cli(m: &Member, args: &[&str]) -> anyhow::Result<String> {
-    let out = m.cli()?.args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "cohort {args:?} on {} failed: {}",
-        m.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
+    m.run(args)
 }
 
 /// Puts profile `name` (a profile.yaml, one post script) into the tree

@@ -138,6 +138,20 @@ impl Member {
         Ok(cmd)
     }
 
+    /// Runs the CLI against this member; its stdout, or an error with its
+    /// stderr.
+    pub fn run(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = self.cli()?.args(args).output()?;
+        if !out.status.success() {
+            bail!(
+                "cohort {args:?} on {} failed: {}",
+                self.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    }
+
     fn start(&mut self) -> anyhow::Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)

@@ -36,16 +36,8 @@ fn content(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-/// Runs the CLI against `m`; its stdout, or an error with its stderr.
 fn cli(m: &Member, args: &[&str]) -> anyhow::Result<String> {
-    let out = m.cli()?.args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "cohort {args:?} on {} failed: {}",
-        m.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
+    m.run(args)
 }
 
 fn tree(m: &Member) -> PathBuf {

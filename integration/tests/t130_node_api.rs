@@ -38,14 +38,7 @@ async fn t130_node_api_serves_each_node_its_own_data() -> anyhow::Result<()> {
 }
 
 fn cli(m: &Member, args: &[&str]) -> anyhow::Result<String> {
-    let out = m.cli()?.args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "cohort {args:?} on {} failed: {}",
-        m.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
+    m.run(args)
 }
 
 fn cli_refused(m: &Member, args: &[&str]) -> anyhow::Result<String> {
