@@ -86,7 +86,19 @@ pub struct Collective {
 /// answer (bad input); the others are about the collective.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("collective has no quorum ({reachable} of {voters} voters reachable)")]
+    /// Nothing committed within the deadline. With a minority reachable
+    /// that is a lost quorum; with a majority reachable it is an election
+    /// or a leader too loaded to commit in time, and the message says so
+    /// rather than sending the admin after a network fault.
+    #[error(
+        "collective has no quorum ({reachable} of {voters} voters reachable){}",
+        if reachable * 2 > *voters {
+            ": a majority answers, so a leader election is under way or the leader is \
+             overloaded; retry"
+        } else {
+            ""
+        }
+    )]
     NoQuorum { reachable: usize, voters: usize },
     /// The leader's own no-quorum answer, passed on as it was worded.
     #[error("{0}")]
@@ -408,4 +420,31 @@ pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServeError;
+
+    #[test]
+    fn no_quorum_says_whether_a_majority_answers() {
+        let minority = ServeError::NoQuorum {
+            reachable: 1,
+            voters: 3,
+        };
+        assert_eq!(
+            minority.to_string(),
+            "collective has no quorum (1 of 3 voters reachable)"
+        );
+        let majority = ServeError::NoQuorum {
+            reachable: 3,
+            voters: 3,
+        }
+        .to_string();
+        assert!(
+            majority.starts_with(
+                "collective has no quorum (3 of 3 voters reachable): a majority answers"
+            )
+        );
+    }
 }
