@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use crate::{Cluster, Member, agent_bin};
+use crate::{Cluster, Member};
 
 /// Runs the CLI against `m` ([`Member::run`]).
 pub fn cli(m: &Member, args: &[&str]) -> anyhow::Result<String> {
@@ -56,8 +56,11 @@ pub fn ca_bundle(cluster: &Cluster, via: usize) -> anyhow::Result<PathBuf> {
     Ok(to)
 }
 
-/// `cohort-agent deploy` for one node, its output captured to `log`.
+/// `cohort-agent deploy` for one node, with the agent binary `bin`
+/// ([`crate::agent_bin`] or a copy fetched from a member), its output
+/// captured to `log`.
 pub fn agent(
+    bin: &Path,
     urls: &[String],
     bundle: &Path,
     mac: &str,
@@ -66,7 +69,7 @@ pub fn agent(
     complete: bool,
 ) -> anyhow::Result<Command> {
     let log = std::fs::File::create(log)?;
-    let mut cmd = Command::new(agent_bin()?);
+    let mut cmd = Command::new(bin);
     cmd.arg("deploy")
         .arg("--members")
         .arg(urls.join(","))

@@ -94,6 +94,44 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
     .await?;
     let bundle = ca_bundle(cluster, 0)?;
 
+    eprintln!("--- the agent binary is published and fetched from a member, as profiles do");
+    let built = cohort_integration::agent_bin()?;
+    cli(
+        m1,
+        &[
+            "osdeploy",
+            "initialize",
+            "--agent",
+            built.to_str().context("utf-8")?,
+        ],
+    )?;
+    let fetched = root.join("fetched-cohort-agent");
+    let m2 = &cluster.members[1];
+    wait_for("m2 to serve the agent", Duration::from_secs(30), || async {
+        let ok = Command::new("curl")
+            .args(["-fsS", "--cacert"])
+            .arg(&bundle)
+            .arg("-o")
+            .arg(&fetched)
+            .arg(format!(
+                "https://{}/public/site/agent/cohort-agent",
+                m2.https
+            ))
+            .status()
+            .ok()?
+            .success();
+        ok.then_some(())
+    })
+    .await?;
+    ensure!(
+        std::fs::read(&fetched)? == std::fs::read(&built)?,
+        "the fetched agent differs"
+    );
+    std::fs::set_permissions(
+        &fetched,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
+
     eprintln!("--- cohort-agent deploys n1 into a target tree (netplan flavour)");
     let target = root.join("target");
     std::fs::create_dir_all(target.join("etc/netplan"))?;
@@ -104,6 +142,7 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
     )?;
     let log = root.join("agent.log");
     let status = agent(
+        &fetched,
         &member_urls(cluster, 1),
         &bundle,
         "52:54:00:35:00:01",

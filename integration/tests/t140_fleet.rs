@@ -80,6 +80,7 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
     let bundle = ca_bundle(cluster, 0)?;
 
     eprintln!("--- {NODES} agents at once (netplan, NetworkManager and ifupdown targets)");
+    let bin = cohort_integration::agent_bin()?;
     let mut fleet = Fleet(Vec::new());
     for i in 1..=NODES {
         let dir = target(&root, i);
@@ -90,7 +91,7 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
         }
         let log = root.join(format!("nodes/n{i}.log"));
         let urls = member_urls(cluster, i % 3);
-        let child = agent(&urls, &bundle, &mac_of(i), &dir, &log, true)?.spawn()?;
+        let child = agent(&bin, &urls, &bundle, &mac_of(i), &dir, &log, true)?.spawn()?;
         fleet.0.push((i, Some(child)));
     }
     let leader = wait_for("a leader", Duration::from_secs(30), || async {

@@ -91,17 +91,26 @@ pub enum OsdeployCommand {
                   --root-key FILE publishes the OpenSSH public key(s) in FILE as \
                   public/site/ssh/NAME.rootpubkey; every node deployed afterwards gets them in \
                   root's authorized_keys (de-duplicated with what is there). NAME defaults to \
-                  the file's name without .pub. Member SSH CAs need no step: every member \
-                  publishes its own at public/site/ssh/MEMBER.ca.",
+                  the file's name without .pub. --agent FILE publishes the cohort-agent \
+                  binary that every profile's scripts fetch from whichever member answers. \
+                  Member SSH CAs need no step: every member publishes its own at \
+                  public/site/ssh/MEMBER.ca.",
     after_long_help = "Examples:\n  cohort osdeploy initialize --root-key ~/.ssh/id_ed25519.pub\n  \
-                       cohort osdeploy initialize --root-key ops.pub --name ops-team"
+                       cohort osdeploy initialize --root-key ops.pub --name ops-team\n  \
+                       cohort osdeploy initialize --agent target/release/cohort-agent"
 )]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["root_key", "agent"])))]
 pub struct InitializeArgs {
     /// OpenSSH public key file (one or more keys, one per line).
-    #[arg(long, value_name = "FILE", required = true)]
-    pub root_key: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub root_key: Option<PathBuf>,
+    /// The cohort-agent binary nodes fetch during deployment (published as
+    /// public/site/agent/cohort-agent; build it static:
+    /// RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p cohort-agent).
+    #[arg(long, value_name = "FILE")]
+    pub agent: Option<PathBuf>,
     /// Name under public/site/ssh/ (default: the file's stem).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", requires = "root_key")]
     pub name: Option<String>,
 }
 
@@ -179,10 +188,51 @@ pub async fn run(
     }
 }
 
+async fn initialize(args: InitializeArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    if let Some(agent) = &args.agent {
+        publish_agent(agent, ctx).await?;
+    }
+    match &args.root_key {
+        Some(file) => publish_root_key(file, args.name, ctx).await,
+        None => Ok(()),
+    }
+}
+
+/// The agent binary, checked to be an ELF executable so a wrong file is
+/// refused here rather than failing on every node.
+async fn publish_agent(file: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("{}: cannot read the agent binary", file.display()))?;
+    if !bytes.starts_with(b"\x7fELF") {
+        bail!(
+            "{}: not an ELF executable; give the cohort-agent binary",
+            file.display()
+        );
+    }
+    let path = "public/site/agent/cohort-agent".to_owned();
+    let size = bytes.len() as u64;
+    let bar = tree::progress(size);
+    let sha = tree::upload(
+        ctx,
+        Box::new(std::io::Cursor::new(bytes)),
+        size,
+        &path,
+        &bar,
+    )
+    .await?;
+    bar.finish_and_clear();
+    tree::put_entries(ctx, &[tree::file_entry(path.clone(), sha, size, 0o755)]).await?;
+    writeln!(ctx.out, "published the agent as {path} ({size} bytes)")?;
+    Ok(())
+}
+
 /// Publishes root's authorized keys; every line must be an OpenSSH public
 /// key, so a private key given by mistake is refused, not published.
-async fn initialize(args: InitializeArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
-    let file = &args.root_key;
+async fn publish_root_key(
+    file: &Path,
+    name: Option<String>,
+    ctx: &mut Ctx<'_>,
+) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("{}: cannot read the key file", file.display()))?;
     let mut keys = Vec::new();
@@ -203,7 +253,7 @@ async fn initialize(args: InitializeArgs, ctx: &mut Ctx<'_>) -> anyhow::Result<(
     if keys.is_empty() {
         bail!("{}: no public key in it", file.display());
     }
-    let name = match args.name {
+    let name = match name {
         Some(n) => n,
         None => file
             .file_name()

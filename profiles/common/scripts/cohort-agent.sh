@@ -67,4 +67,17 @@ if [ ! -x "$agent" ]; then
     echo "cohort: no member served public/site/agent/cohort-agent (tried $members)" >&2
     exit 1
 fi
-exec "$agent" deploy --members "$members" --ca-bundle "$ca" --phase "$phase"
+# What each phase asks of the agent: nothing before the installer has a
+# target; after the install, configure the target (COHORT_TARGET, set by
+# the profile's post script: /mnt/sysimage, /target, ...) and report it
+# staged; at first boot, configure the running system and report completed
+# (the API key saved in the target at post time is reused).
+case "$phase" in
+    pre) exit 0 ;;
+    post) exec "$agent" deploy --members "$members" --ca-bundle "$ca" --root "${COHORT_TARGET:-/}" ;;
+    firstboot) exec "$agent" deploy --members "$members" --ca-bundle "$ca" --root / --complete ;;
+    *)
+        echo "cohort: unknown phase $phase (pre, post or firstboot)" >&2
+        exit 2
+        ;;
+esac
