@@ -78,8 +78,17 @@ curl -sf --cacert "$ca" "https://127.0.0.1:$cohort_port/health" \
   || { echo "cohort did not come up:"; cat "$work/cohort.log"; exit 1; }
 
 public="$data/tree/public"
-echo "==> writing a $size file of random bytes"
-head -c "$size" /dev/urandom >"$public/big.bin"
+echo "==> writing a $size file of random bytes, put into the tree"
+# Through `tree put`: the member serves its replicated manifest, not files
+# lying in <data>/tree. The put file lands at $public/big.bin for nginx too.
+head -c "$size" /dev/urandom >"$work/big.bin"
+COHORT_SOCKET="$data/cohort.sock" "$cohort" tree put "$work/big.bin" public/big.bin
+rm -f "$work/big.bin"
+# The member places the file once the put is applied: wait until it serves it.
+for _ in $(seq 600); do
+  curl -sf --cacert "$ca" -o /dev/null -r 0-0 "https://127.0.0.1:$cohort_port/public/big.bin" && break
+  sleep 0.1
+done
 # nginx's workers run as nobody: let them reach the file.
 chmod 755 "$work" "$data" "$data/tree" "$public"
 chmod 644 "$public/big.bin"

@@ -37,11 +37,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use cohort_api::nodeapi;
-use cohort_integration::deploy::{ca_bundle, cli, put_profile};
+use cohort_integration::admin::show;
+use cohort_integration::deploy::{ca_bundle, put_profile};
 use cohort_integration::{Cluster, wait_for};
 
 use crate::node::{drive, prepare, tls_config};
-use crate::report::{clock_ticks, cpu_seconds, loadavg, memory, report};
+use crate::report::{clock_ticks, cpu_seconds, loadavg, memory, report, resources};
 
 const PROFILE: &str = "p1";
 const MEMBERS: usize = 3;
@@ -87,15 +88,21 @@ fn main() -> anyhow::Result<()> {
     println!("\n== forming {MEMBERS} voters");
     let mut cluster = rt.block_on(Cluster::form("nodeapi-bench", MEMBERS, 0))?;
     let result = run(&rt, &cluster, &knobs);
-    if let Err(e) = &result {
-        println!("bench failed: {e:#}");
-        cluster.keep();
+    match &result {
+        Ok(0) => {}
+        // The members' logs say why; the harness prints where they are.
+        Ok(_) => cluster.keep(),
+        Err(e) => {
+            println!("bench failed: {e:#}");
+            cluster.keep();
+        }
     }
     println!("\nload average at end {}", loadavg());
-    result
+    result.map(|_| ())
 }
 
-fn run(rt: &tokio::runtime::Runtime, cluster: &Cluster, knobs: &Knobs) -> anyhow::Result<()> {
+/// Sets up, runs and reports the flow; the number of nodes that failed.
+fn run(rt: &tokio::runtime::Runtime, cluster: &Cluster, knobs: &Knobs) -> anyhow::Result<usize> {
     let setup = Instant::now();
     define_nodes(rt, cluster, knobs.nodes)?;
     println!(
@@ -130,6 +137,8 @@ fn run(rt: &tokio::runtime::Runtime, cluster: &Cluster, knobs: &Knobs) -> anyhow
 
     println!("\n== the flow");
     let load_start = loadavg();
+    // Any growth of the Raft term is an election under this load.
+    let term_before = rt.block_on(show(&cluster.members[0].socket()))?.term;
     let ticks = clock_ticks();
     let cpu_before: Vec<f64> = pids.iter().map(|p| cpu_seconds(*p, ticks)).collect();
     let self_before = cpu_seconds(std::process::id(), ticks);
@@ -142,26 +151,17 @@ fn run(rt: &tokio::runtime::Runtime, cluster: &Cluster, knobs: &Knobs) -> anyhow
         .zip(&cpu_before)
         .map(|(p, before)| cpu_seconds(*p, ticks) - before)
         .collect();
+    let term_after = rt.block_on(show(&cluster.members[0].socket()))?.term;
 
-    report(knobs, &outcomes, wall, &load_start);
-    println!("  CPU during the flow (user+system):");
-    for ((m, pid), cpu) in cluster.members.iter().zip(&pids).zip(&member_cpu) {
-        let (hwm, rss) = memory(*pid);
-        println!(
-            "    {}: {cpu:.2} s ({:.2} ms per node); peak RSS {hwm}, RSS now {rss}",
-            m.name,
-            cpu * 1000.0 * MEMBERS as f64 / knobs.nodes as f64
-        );
-    }
+    let errors = report(knobs, &outcomes, wall, &load_start);
     println!(
-        "    this process (node HTTP/TLS client side): {self_cpu:.2} s ({:.2} ms per node)",
-        self_cpu * 1000.0 / knobs.nodes as f64
+        "  raft term {term_before} -> {term_after} over the flow ({} elections)",
+        term_after.saturating_sub(term_before)
     );
-    println!(
-        "    members together: {:.2} CPU-ms per node",
-        member_cpu.iter().sum::<f64>() * 1000.0 / knobs.nodes as f64
-    );
-    verify(cluster, knobs.nodes)
+    let names: Vec<&str> = cluster.members.iter().map(|m| m.name.as_str()).collect();
+    resources(knobs, &names, &pids, &member_cpu, self_cpu);
+    verify(cluster, knobs.nodes)?;
+    Ok(errors)
 }
 
 /// The profile, the nodes (one `nodedefine` with expressions, so every
@@ -170,26 +170,23 @@ fn define_nodes(rt: &tokio::runtime::Runtime, cluster: &Cluster, n: usize) -> an
     put_profile(cluster, 0, PROFILE)?;
     let m1 = &cluster.members[0];
     let range = format!("n[1-{n}]");
-    cli(
-        m1,
-        &[
-            "nodedefine",
-            &range,
-            "net.hwaddr=52:54:00:20:{n1/256:02x}:{n1%256:02x}",
-            "net.ipv4_address=10.20.{n1/256}.{n1%256}/16",
-            "dns.domain=cluster.test",
-            "crypted.rootpassword=bench-root-password",
-        ],
-    )?;
+    m1.run(&[
+        "nodedefine",
+        &range,
+        "net.hwaddr=52:54:00:20:{n1/256:02x}:{n1%256:02x}",
+        "net.ipv4_address=10.20.{n1/256}.{n1%256}/16",
+        "dns.domain=cluster.test",
+        "crypted.rootpassword=bench-root-password",
+    ])?;
     // The expression must give the MACs the simulated nodes will claim.
     for i in [1, n / 2 + 1, n] {
-        let got = cli(m1, &["nodeattrib", &format!("n{i}"), "net.hwaddr"])?;
+        let got = m1.run(&["nodeattrib", &format!("n{i}"), "net.hwaddr"])?;
         ensure!(
             got.trim() == format!("n{i}: net.hwaddr: {}", mac_of(i)),
             "n{i}'s MAC is not what the bench sends: {got:?}"
         );
     }
-    cli(m1, &["nodedeploy", &range, "-n", PROFILE])?;
+    m1.run(&["nodedeploy", &range, "-n", PROFILE])?;
     // Every member must have applied the arm before its nodes register.
     let last = format!("n{n}");
     for m in &cluster.members {
@@ -197,7 +194,7 @@ fn define_nodes(rt: &tokio::runtime::Runtime, cluster: &Cluster, n: usize) -> an
             &format!("{} to see {last} armed", m.name),
             Duration::from_secs(30),
             || async {
-                let out = cli(m, &["nodedeploy", &last, "--local"]).ok()?;
+                let out = m.run(&["nodedeploy", &last, "--local"]).ok()?;
                 out.contains("armed").then_some(())
             },
         ))?;
@@ -208,10 +205,7 @@ fn define_nodes(rt: &tokio::runtime::Runtime, cluster: &Cluster, n: usize) -> an
 /// Counts the nodes whose deployment completed (`deployment.profile` is
 /// the profile, nothing pending or staged), as an admin would look.
 fn verify(cluster: &Cluster, n: usize) -> anyhow::Result<()> {
-    let out = cli(
-        &cluster.members[0],
-        &["nodedeploy", &format!("n[1-{n}]"), "--json"],
-    )?;
+    let out = cluster.members[0].run(&["nodedeploy", &format!("n[1-{n}]"), "--json"])?;
     let views: Vec<serde_json::Value> = serde_json::from_str(&out)?;
     let completed = views
         .iter()

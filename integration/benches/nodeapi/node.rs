@@ -238,7 +238,9 @@ impl Session<'_> {
             if (200..300).contains(&status) {
                 Ok(text)
             } else {
-                Err(format!("HTTP {status}: {}", text.trim()))
+                // Refusal bodies are pretty-printed: one line per failure.
+                let text: Vec<&str> = text.split_whitespace().collect();
+                Err(format!("HTTP {status}: {}", text.join(" ")))
             }
         });
         self.times[step] = started.elapsed();

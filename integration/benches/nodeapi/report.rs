@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::Knobs;
 use crate::node::{Outcome, STEPS};
 
-pub fn report(knobs: &Knobs, outcomes: &[Outcome], wall: Duration, load_start: &str) {
+/// Prints rate, latencies and failures; returns how many nodes failed.
+pub fn report(knobs: &Knobs, outcomes: &[Outcome], wall: Duration, load_start: &str) -> usize {
     let mut flows = Vec::new();
     let mut per_step: Vec<Vec<Duration>> = vec![Vec::new(); STEPS.len()];
     let mut errors = Vec::new();
@@ -46,6 +47,29 @@ pub fn report(knobs: &Knobs, outcomes: &[Outcome], wall: Duration, load_start: &
     if errors.len() > 20 {
         println!("    ... and {} more", errors.len() - 20);
     }
+    errors.len()
+}
+
+/// Each member's CPU time over the flow and memory now, and this
+/// process's CPU time (the simulated nodes' HTTP and TLS side).
+pub fn resources(knobs: &Knobs, names: &[&str], pids: &[u32], cpu: &[f64], self_cpu: f64) {
+    let per_member = knobs.nodes as f64 / names.len() as f64;
+    println!("  CPU during the flow (user+system), memory at its end:");
+    for ((name, pid), cpu) in names.iter().zip(pids).zip(cpu) {
+        let (hwm, rss) = memory(*pid);
+        println!(
+            "    {name}: {cpu:.2} s ({:.2} ms per node it served); peak RSS {hwm}, RSS now {rss}",
+            cpu * 1000.0 / per_member
+        );
+    }
+    println!(
+        "    this process (node HTTP/TLS client side): {self_cpu:.2} s ({:.2} ms per node)",
+        self_cpu * 1000.0 / knobs.nodes as f64
+    );
+    println!(
+        "    members together: {:.2} CPU-ms per node",
+        cpu.iter().sum::<f64>() * 1000.0 / knobs.nodes as f64
+    );
 }
 
 pub fn ms(d: Duration) -> f64 {
