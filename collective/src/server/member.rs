@@ -272,7 +272,8 @@ impl Member {
     }
 
     /// The log index a read must see: ours if we lead (after confirming
-    /// leadership with a quorum), else the leader's.
+    /// leadership with a quorum), else the leader's. Retries until it
+    /// succeeds: callers bound it with their deadline.
     pub async fn read_index(&self) -> Result<u64, ServeError> {
         loop {
             match self.core().raft.ensure_linearizable().await {
@@ -288,13 +289,15 @@ impl Member {
                         },
                         None => sleep(Duration::from_millis(50)).await,
                     },
-                    // Leading, but a quorum did not confirm it.
+                    // Leading, but a quorum did not confirm it this round:
+                    // under load one heartbeat round can miss. Ask again
+                    // until the caller's deadline decides (then: no quorum).
                     None if matches!(
                         e,
                         RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_))
                     ) =>
                     {
-                        return Err(self.no_quorum().await);
+                        sleep(Duration::from_millis(50)).await
                     }
                     None => return Err(ServeError::Raft(e.to_string())),
                 },

@@ -175,14 +175,25 @@ impl Peer for PeerService {
     ) -> Result<Response<ReadIndexReply>, Status> {
         self.authorize(&request)?;
         let core = self.member.core();
-        let check = core.raft.ensure_linearizable();
+        // A round that misses the quorum (a loaded machine) is retried
+        // until the deadline; only then is it "no quorum".
+        let check = async {
+            loop {
+                match core.raft.ensure_linearizable().await {
+                    Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_))) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    other => return other,
+                }
+            }
+        };
         match tokio::time::timeout(LEADER_DEADLINE, check).await {
             Ok(Ok(id)) => Ok(Response::new(ReadIndexReply {
                 read_index: id.map_or(0, |l| l.index),
             })),
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) | Err(_) => Err(
-                Status::deadline_exceeded(self.member.no_quorum().await.to_string()),
-            ),
+            Err(_) => Err(Status::deadline_exceeded(
+                self.member.no_quorum().await.to_string(),
+            )),
             Ok(Err(e)) => Err(Status::unavailable(e.to_string())),
         }
     }
