@@ -36,8 +36,11 @@ use super::materialize::{self as mat, Placed, Want};
 use crate::server::dial::Dialer;
 use crate::server::member::Member;
 
-/// Blob fetches in flight at once.
-const PARALLEL_FETCHES: usize = 4;
+/// Blob fetches in flight at once. Most files of an OS tree are small,
+/// and each costs a round trip, two fsyncs and a rename whatever its size:
+/// enough in flight to hide those waits (at 4, a 1 GiB tree of 7,000 files
+/// synced at a quarter of rsync's speed). Each holds two 1 MiB chunks.
+const PARALLEL_FETCHES: usize = 16;
 /// A full pass at least this often, changes or not (a file removed by
 /// hand is put back).
 const FULL_PASS: Duration = Duration::from_secs(60);
@@ -316,7 +319,8 @@ fn place_one(
 }
 
 /// Fetches `missing` blobs, [`PARALLEL_FETCHES`] at a time, placing the
-/// files of each as it arrives; `true` when all arrived.
+/// files that use each blob as soon as it arrives (in the fetch's own task,
+/// so placing never holds up the next fetch).
 async fn fetch_all(
     tree: &Arc<Tree>,
     dialer: &Dialer,
@@ -324,6 +328,18 @@ async fn fetch_all(
     missing: BTreeMap<Sha256, u64>,
     sources: &[Source],
 ) -> bool {
+    // Which paths use which blob, computed once: looking each blob up in
+    // the whole desired map made placement quadratic in the file count.
+    let mut users: std::collections::HashMap<Sha256, Vec<(String, u32)>> =
+        std::collections::HashMap::new();
+    for (path, want) in desired.iter() {
+        if let Want::File { sha, mode, .. } = want
+            && missing.contains_key(sha)
+        {
+            users.entry(*sha).or_default().push((path.clone(), *mode));
+        }
+    }
+    let users = Arc::new(users);
     let mut queue = missing.into_iter();
     let mut running = JoinSet::new();
     let mut all_ok = true;
@@ -332,41 +348,46 @@ async fn fetch_all(
             let Some((sha, size)) = queue.next() else {
                 break;
             };
-            let (t, d, s) = (tree.clone(), dialer.clone(), sources.to_vec());
+            let (t, d, s, u) = (
+                tree.clone(),
+                dialer.clone(),
+                sources.to_vec(),
+                users.clone(),
+            );
             running.spawn(async move {
                 let r = fetch(&t, &d, sha, size, &s).await;
-                (sha, size, r)
+                if r.is_ok() {
+                    debug!(sha = %hex(&sha), size, "blob fetched");
+                    let t2 = t.clone();
+                    let _ = blocking(move || place_fetched(&t2, &u, &sha, size)).await;
+                }
+                r
             });
         }
         let Some(done) = running.join_next().await else {
             break;
         };
-        let Ok((sha, size, result)) = done else {
-            all_ok = false;
-            continue;
-        };
-        match result {
-            Ok(()) => {
-                debug!(sha = %hex(&sha), size, "blob fetched");
-                let (t, d) = (tree.clone(), desired.clone());
-                let _ = blocking(move || place_fetched(&t, &d, &sha, size)).await;
-            }
-            Err(e) => {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
                 all_ok = false;
                 tree.error(e);
             }
+            Err(_) => all_ok = false,
         }
     }
     all_ok
 }
 
 /// Places the files that use a blob that just arrived.
-fn place_fetched(tree: &Tree, desired: &BTreeMap<String, Want>, sha: &Sha256, size: u64) {
-    for (path, want) in desired.iter() {
-        if let Want::File { sha: s, mode, .. } = want
-            && s == sha
-            && let Some(p) = place_one(tree, path, sha, *mode, None)
-        {
+fn place_fetched(
+    tree: &Tree,
+    users: &std::collections::HashMap<Sha256, Vec<(String, u32)>>,
+    sha: &Sha256,
+    size: u64,
+) {
+    for (path, mode) in users.get(sha).map(Vec::as_slice).unwrap_or_default() {
+        if let Some(p) = place_one(tree, path, sha, *mode, None) {
             let mut shared = tree.shared();
             shared.placed.insert(path.clone(), p);
             shared.status.files_missing = shared.status.files_missing.saturating_sub(1);
