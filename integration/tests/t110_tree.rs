@@ -189,6 +189,12 @@ async fn interrupted_fetch(cluster: &mut Cluster) -> anyhow::Result<Vec<u8>> {
     eprintln!("--- SIGKILL m3 mid-transfer (part seen: {caught}, left: {interrupted})");
     cluster.members[2].restart()?;
     cluster.wait_ready(2).await?;
+    // Killed inside a round of (unsynced) fetches: the restarted member
+    // checks every blob before it places or serves anything.
+    ensure!(
+        cluster.log(2).contains("scrubbing before serving"),
+        "m3 restarted after a crash mid-fetch without scrubbing first"
+    );
     if interrupted {
         wait_for("m3 to resume its part", Duration::from_secs(20), || async {
             cluster.log(2).contains("resuming blob fetch").then_some(())

@@ -11,11 +11,25 @@
 //! the prefix already on disk is hashed again on reopening, which costs a
 //! read but no network.
 //!
+//! Fetched blobs skip both fsyncs (`finish_fetched`): they can always be
+//! fetched again from the member that served them, and the fsyncs were
+//! nearly all of a sync's time for trees of many small files (rsync syncs
+//! once at the end). Instead the store carries an *unsynced* mark, set
+//! durably when a round of fetches begins ([`BlobStore::begin_fetches`])
+//! and cleared only after a `syncfs` that began after the round ended
+//! ([`BlobStore::flush`], run off the sync task's path, so a slow flush
+//! under other writers never holds up fetching). A member that starts with
+//! the mark set scrubs every blob before it places or serves anything, so a
+//! crash in between cannot serve a torn file. Uploads keep their fsyncs: an
+//! upload is acknowledged to an admin, and the uploading member may hold
+//! the only copy.
+//!
 //! Blocking I/O throughout: callers run it on the blocking pool.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use ring::digest::{Context, SHA256};
@@ -77,6 +91,9 @@ fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> BlobErro
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    /// Rounds of unsynced fetches begun, and whether one is running: a
+    /// flush clears the mark only if no round began or ran meanwhile.
+    rounds: std::sync::Arc<(AtomicU64, AtomicBool)>,
 }
 
 impl BlobStore {
@@ -85,7 +102,10 @@ impl BlobStore {
         let root = root.into();
         let tmp = root.join("tmp");
         fs::create_dir_all(&tmp).map_err(io_err("cannot create", &tmp))?;
-        Ok(BlobStore { root })
+        Ok(BlobStore {
+            root,
+            rounds: std::sync::Arc::default(),
+        })
     }
 
     /// Where the blob `sha` lives (whether or not it is there).
@@ -174,6 +194,61 @@ impl BlobStore {
         let mut w = self.upload(bytes.len() as u64)?;
         w.write(bytes)?;
         w.finish()
+    }
+
+    fn unsynced_mark(&self) -> PathBuf {
+        self.root.join("unsynced")
+    }
+
+    /// Whether fetched blobs may not have reached the disk (a crash since
+    /// a round of fetches, before its flush).
+    pub fn is_unsynced(&self) -> bool {
+        self.unsynced_mark().exists()
+    }
+
+    /// Starts a round of unsynced fetches: the mark is on disk before any
+    /// fetched blob is. Returns the round's number, for [`Self::end_fetches`].
+    pub fn begin_fetches(&self) -> io::Result<u64> {
+        self.rounds.1.store(true, Ordering::SeqCst);
+        let round = self.rounds.0.fetch_add(1, Ordering::SeqCst) + 1;
+        let mark = self.unsynced_mark();
+        if !mark.exists() {
+            File::create(&mark)?.sync_all()?;
+            File::open(&self.root)?.sync_all()?;
+        }
+        Ok(round)
+    }
+
+    /// Ends the round of fetches begun by [`Self::begin_fetches`].
+    pub fn end_fetches(&self) {
+        self.rounds.1.store(false, Ordering::SeqCst);
+    }
+
+    /// Flushes the file system the store is on (one `syncfs` for every
+    /// fetched blob), then clears the mark, unless a round of fetches began
+    /// or is running since `after_round` ended. `true` when cleared.
+    pub fn flush(&self, after_round: u64) -> io::Result<bool> {
+        if !self.is_unsynced() {
+            return Ok(true);
+        }
+        let root = File::open(&self.root)?;
+        rustix::fs::syncfs(&root)?;
+        let quiet = self.rounds.0.load(Ordering::SeqCst) == after_round
+            && !self.rounds.1.load(Ordering::SeqCst);
+        if !quiet {
+            return Ok(false);
+        }
+        match fs::remove_file(self.unsynced_mark()) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        root.sync_all()?;
+        Ok(true)
+    }
+
+    /// The round number of the last [`Self::begin_fetches`].
+    pub fn last_round(&self) -> u64 {
+        self.rounds.0.load(Ordering::SeqCst)
     }
 
     /// Removes a blob (corrupt, or no longer referenced).
@@ -271,6 +346,16 @@ impl BlobWriter {
     /// Verifies, makes durable and renames into place; returns the hash.
     /// On a mismatch the part is deleted (its content is wrong, not short).
     pub fn finish(self) -> Result<Sha256, BlobError> {
+        self.finish_with(true)
+    }
+
+    /// Like [`BlobWriter::finish`] without the fsyncs, for fetched blobs
+    /// inside a round of [`BlobStore::begin_fetches`] (see the module doc).
+    pub fn finish_fetched(self) -> Result<Sha256, BlobError> {
+        self.finish_with(false)
+    }
+
+    fn finish_with(self, durable: bool) -> Result<Sha256, BlobError> {
         if let Some(declared) = self.target
             && self.len != declared
         {
@@ -293,9 +378,11 @@ impl BlobWriter {
             self.discard();
             return Err(e);
         }
-        self.file
-            .sync_all()
-            .map_err(io_err("cannot sync", &self.part))?;
+        if durable {
+            self.file
+                .sync_all()
+                .map_err(io_err("cannot sync", &self.part))?;
+        }
         let dest = self.store.path(&got);
         if dest.is_file() {
             // Already there (an upload of known content): the existing blob
@@ -312,9 +399,11 @@ impl BlobWriter {
         fs::create_dir_all(&dir).map_err(io_err("cannot create", &dir))?;
         fs::rename(&self.part, &dest).map_err(io_err("cannot rename into", &dest))?;
         // The rename is durable only once the directory is.
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err("cannot sync", &dir))?;
+        if durable {
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err("cannot sync", &dir))?;
+        }
         Ok(got)
     }
 
@@ -435,6 +524,28 @@ mod tests {
         assert_eq!(store.list().len(), 1);
         store.remove(&sha).expect("remove");
         assert!(!store.has(&sha));
+    }
+
+    #[test]
+    fn the_unsynced_mark_outlives_rounds_until_a_quiet_flush() {
+        let (_d, s) = store();
+        assert!(!s.is_unsynced());
+        let first = s.begin_fetches().expect("begin");
+        let mut w = s.resume(&crate::server::sha256(b"abc"), 3).expect("resume");
+        w.write(b"abc").expect("write");
+        w.finish_fetched().expect("finish");
+        assert!(s.is_unsynced(), "marked while fetching");
+        // A flush while the round runs must not clear the mark.
+        assert!(!s.flush(first).expect("flush"));
+        s.end_fetches();
+        let second = s.begin_fetches().expect("begin");
+        s.end_fetches();
+        // A flush for the first round after a second one began: kept.
+        assert!(!s.flush(first).expect("flush"));
+        assert!(s.is_unsynced());
+        assert!(s.flush(second).expect("flush"));
+        assert!(!s.is_unsynced(), "cleared by a quiet flush");
+        assert!(s.flush(second).expect("flush"), "nothing to do");
     }
 
     #[test]

@@ -144,7 +144,9 @@ pub async fn fetch(
         };
         match from_peer(dialer, source, sha, w).await {
             Ok(w) if w.len() == size => {
-                match blocking(move || w.finish()).await? {
+                // Not fsynced: fetches run inside a round of
+                // BlobStore::begin_fetches, flushed once afterwards.
+                match blocking(move || w.finish_fetched()).await? {
                     Ok(_) => return Ok(()),
                     // The part was discarded: the next peer starts afresh.
                     Err(e) => errors.push(format!("{}: {e}", source.name)),

@@ -62,7 +62,16 @@ pub async fn run(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
     let dialer = Dialer::new(member.identity.clone(), member.trust.clone());
     let root = tree.root.clone();
     let _ = blocking(move || mat::sweep_temps(&root)).await;
-    let scrubber = tokio::spawn(scrub(tree.clone(), member.clone()));
+    // Fetched blobs that may not have reached the disk (a crash before
+    // their flush): check every blob before anything is placed or served.
+    let scrubber = if tree.blobs.is_unsynced() {
+        info!("fetched blobs may not have reached the disk: scrubbing before serving");
+        scrub(tree.clone(), member.clone()).await;
+        flush_later(&tree, tree.blobs.last_round());
+        tokio::spawn(async {})
+    } else {
+        tokio::spawn(scrub(tree.clone(), member.clone()))
+    };
     let mut seen: Option<(Manifest, Members)> = None;
     let mut seen_applied = None;
     // When the next pass is due even without a change.
@@ -95,6 +104,14 @@ pub async fn run(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
         // `changed` returns at once and the loop spins.
         let mut applied_moves = core.raft.data_metrics();
         applied_moves.borrow_and_update();
+        // An entry applied between the look at `last_applied` above and
+        // this subscription would wake nobody (its change is already
+        // marked seen), leaving the manifest unsynchronized until the next
+        // full pass a minute later: look again now that every later change
+        // will wake us. (This lost wake-up stalled t110 now and then.)
+        if core.state.last_applied() != seen_applied {
+            continue;
+        }
         tokio::select! {
             _ = applied_moves.changed() => {}
             _ = tree.wake.notified() => next_pass = Instant::now(),
@@ -340,6 +357,21 @@ async fn fetch_all(
         }
     }
     let users = Arc::new(users);
+    if missing.is_empty() {
+        return true;
+    }
+    let t = tree.clone();
+    let round = match blocking(move || t.blobs.begin_fetches()).await {
+        Ok(Ok(round)) => round,
+        Ok(Err(e)) => {
+            tree.error(format!("cannot mark the blob store before fetching: {e}"));
+            return false;
+        }
+        Err(e) => {
+            tree.error(e);
+            return false;
+        }
+    };
     let mut queue = missing.into_iter();
     let mut running = JoinSet::new();
     let mut all_ok = true;
@@ -376,7 +408,23 @@ async fn fetch_all(
             Err(_) => all_ok = false,
         }
     }
+    tree.blobs.end_fetches();
+    flush_later(tree, round);
     all_ok
+}
+
+/// Flushes the round's blobs to disk in the background: the sync task goes
+/// on while the file system syncs (which other writers can make slow).
+fn flush_later(tree: &Arc<Tree>, round: u64) {
+    let t = tree.clone();
+    tokio::spawn(async move {
+        let b = t.clone();
+        match blocking(move || b.blobs.flush(round)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => t.error(format!("cannot flush fetched blobs to disk: {e}")),
+            Err(e) => t.error(e),
+        }
+    });
 }
 
 /// Places the files that use a blob that just arrived.
