@@ -44,15 +44,21 @@ pub fn member_urls(cluster: &Cluster, first: usize) -> Vec<String> {
         .collect()
 }
 
-/// The CA bundle as `via` publishes it, copied out of its tree (a node
-/// gets it in its initramfs; a member's tree may change under a test).
-pub fn ca_bundle(cluster: &Cluster, via: usize) -> anyhow::Result<PathBuf> {
+/// The CA bundle as `via` publishes it (waiting for it to be placed),
+/// copied out of its tree (a node gets it in its initramfs; a member's
+/// tree may change under a test).
+pub async fn ca_bundle(cluster: &Cluster, via: usize) -> anyhow::Result<PathBuf> {
     let from = cluster.members[via]
         .data_dir
         .join("tree/public/site/tls/ca-bundle.pem");
     let to = cluster.root.join("ca-bundle.pem");
-    std::fs::copy(&from, &to)
-        .with_context(|| format!("{}: no trust bundle yet", from.display()))?;
+    crate::wait_for(
+        "the trust bundle",
+        std::time::Duration::from_secs(20),
+        || async { std::fs::copy(&from, &to).ok() },
+    )
+    .await
+    .with_context(|| format!("{}: no trust bundle", from.display()))?;
     Ok(to)
 }
 

@@ -86,13 +86,7 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
         ],
     )?;
     cli(m1, &["nodedeploy", "n1", "-n", "p1"])?;
-    wait_for(
-        "the trust bundle on m1",
-        Duration::from_secs(20),
-        || async { ca_bundle(cluster, 0).ok() },
-    )
-    .await?;
-    let bundle = ca_bundle(cluster, 0)?;
+    let bundle = ca_bundle(cluster, 0).await?;
 
     eprintln!("--- the agent binary is published and fetched from a member, as profiles do");
     let built = cohort_integration::agent_bin()?;

@@ -71,13 +71,7 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
         "{mac}"
     );
     cli(m1, &["nodedeploy", &format!("n[1-{NODES}]"), "-n", "p1"])?;
-    wait_for(
-        "the trust bundle on m1",
-        Duration::from_secs(20),
-        || async { ca_bundle(cluster, 0).ok() },
-    )
-    .await?;
-    let bundle = ca_bundle(cluster, 0)?;
+    let bundle = ca_bundle(cluster, 0).await?;
 
     eprintln!("--- {NODES} agents at once (netplan, NetworkManager and ifupdown targets)");
     let bin = cohort_integration::agent_bin()?;

@@ -209,19 +209,11 @@ async fn publish_agent(file: &Path, ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
             file.display()
         );
     }
-    let path = "public/site/agent/cohort-agent".to_owned();
+    let path = "public/site/agent/cohort-agent";
     let size = bytes.len() as u64;
     let bar = tree::progress(size);
-    let sha = tree::upload(
-        ctx,
-        Box::new(std::io::Cursor::new(bytes)),
-        size,
-        &path,
-        &bar,
-    )
-    .await?;
+    tree::put_bytes(ctx, path, bytes, 0o755, &bar).await?;
     bar.finish_and_clear();
-    tree::put_entries(ctx, &[tree::file_entry(path.clone(), sha, size, 0o755)]).await?;
     writeln!(ctx.out, "published the agent as {path} ({size} bytes)")?;
     Ok(())
 }
@@ -264,17 +256,7 @@ async fn publish_root_key(
     check_name(&name)?;
     let path = format!("public/site/ssh/{name}.rootpubkey");
     let bytes = (keys.join("\n") + "\n").into_bytes();
-    let size = bytes.len() as u64;
-    let bar = ProgressBar::hidden();
-    let sha = tree::upload(
-        ctx,
-        Box::new(std::io::Cursor::new(bytes)),
-        size,
-        &path,
-        &bar,
-    )
-    .await?;
-    tree::put_entries(ctx, &[tree::file_entry(path.clone(), sha, size, 0o644)]).await?;
+    tree::put_bytes(ctx, &path, bytes, 0o644, &ProgressBar::hidden()).await?;
     writeln!(ctx.out, "published {} key(s) as {path}", keys.len())?;
     Ok(())
 }

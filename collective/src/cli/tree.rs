@@ -303,6 +303,19 @@ pub(super) fn symlink_entry(path: String, target: String) -> TreeEntry {
     }
 }
 
+/// Uploads `bytes` and commits them as the file `path` with `mode`.
+pub(super) async fn put_bytes(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    bytes: Vec<u8>,
+    mode: u32,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    let size = bytes.len() as u64;
+    let sha = upload(ctx, Box::new(std::io::Cursor::new(bytes)), size, path, bar).await?;
+    put_entries(ctx, &[file_entry(path.to_owned(), sha, size, mode)]).await
+}
+
 /// Commits `entries` in puts of [`PUT_BATCH`], in order: each put is all or
 /// nothing, the whole list is not (one Raft entry must stay small).
 pub(super) async fn put_entries(ctx: &mut Ctx<'_>, entries: &[TreeEntry]) -> anyhow::Result<()> {
