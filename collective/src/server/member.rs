@@ -204,8 +204,11 @@ impl Member {
             match leader {
                 Some(node) => match self.forward(&node, client, seq, &command).await {
                     Ok(r) => return Ok(r),
-                    // The leader moved or is unreachable: try again.
+                    // The leader moved or is unreachable: try again, and
+                    // past the deadline say why no leader took the write
+                    // (not the last hop's connection error).
                     Err(ServeError::Forward { .. }) if Instant::now() < deadline => {}
+                    Err(ServeError::Forward { .. }) => return Err(self.no_quorum().await),
                     Err(e) => return Err(e),
                 },
                 None if Instant::now() >= deadline => return Err(self.no_quorum().await),
