@@ -15,9 +15,10 @@
 # cohort: member m1 (a collective of one) takes the tree with `cohort tree
 # put` (timed apart), then a fresh m2 joins; the clock runs from the `join`
 # command until m2's `tree status` reports every file in place (polled
-# every 100 ms, then confirmed by counting m2's files). cohort fsyncs each
-# blob (and its directory) before placing it, so the rsync figure includes
-# a `sync -f` of its destination. Both copies are compared with `diff -r`
+# every 100 ms, then confirmed by counting m2's files). cohort makes
+# fetched blobs durable with a syncfs per round of fetches (in the
+# background: the clock may stop before it ends), so the rsync figure
+# includes a `sync -f` of its destination. Both copies are compared with `diff -r`
 # against the source afterwards (not timed).
 #
 # Takes about 4 minutes at 2 GiB once built, most of it the untimed `tree
@@ -313,5 +314,5 @@ if [[ -n "${rate[cohort]:-}" && -n "${rate[rsync]:-}" ]]; then
   printf 'cohort/rsync throughput ratio: %s (goal: at least 1.0)\n' \
     "$(awk -v a="${rate[cohort]}" -v b="${rate[rsync]}" 'BEGIN { printf "%.2f", a / b }')"
 fi
-echo "(cohort: m1 + m2 CPU, from the join; rsync: daemon + client CPU. cohort fsyncs"
-echo " each blob and its directory; rsync's time includes a sync -f of its copy.)"
+echo "(cohort: m1 + m2 CPU, from the join; rsync: daemon + client CPU. cohort syncs"
+echo " fetched blobs once per round; rsync's time includes a sync -f of its copy.)"
