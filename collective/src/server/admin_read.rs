@@ -155,8 +155,14 @@ impl AdminService {
             }
         };
         let secret = super::random_bytes::<32>();
-        let token =
-            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret);
+        // The prefix keeps the token from starting with '-' (base64url
+        // can), which a shell command line would read as a flag: `cohort
+        // --token -Dx...` failed that way now and then. It also makes a
+        // leaked token recognisable in logs and paste bins.
+        let token = format!(
+            "cohort-user_{}",
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret)
+        );
         let token_sha256 = super::sha256(token.as_bytes());
         let command = Command::PutUser {
             name: r.name,
