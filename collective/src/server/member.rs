@@ -179,9 +179,7 @@ impl Member {
         seq: u64,
         command: Command,
     ) -> Result<Response, ServeError> {
-        if self.removed() {
-            return Err(self.no_quorum().await);
-        }
+        self.refuse_if_removed()?;
         let deadline = Instant::now() + QUORUM_DEADLINE;
         loop {
             let request = RequestV1 {
@@ -251,9 +249,7 @@ impl Member {
 
     /// Waits until this member may serve a linearizable read, then reads.
     pub async fn read_linearizable<T>(&self, f: impl FnOnce(&State) -> T) -> Result<T, ServeError> {
-        if self.removed() {
-            return Err(self.no_quorum().await);
-        }
+        self.refuse_if_removed()?;
         let deadline = Instant::now() + QUORUM_DEADLINE;
         let index = match timeout_at(deadline, self.read_index()).await {
             Ok(Ok(index)) => index,
@@ -285,7 +281,9 @@ impl Member {
                     Some(f) => match &f.leader_node {
                         Some(node) => match self.remote_read_index(node).await {
                             Ok(index) => return Ok(index),
-                            Err(e @ ServeError::LeaderNoQuorum(_)) => return Err(e),
+                            Err(
+                                e @ (ServeError::LeaderNoQuorum(_) | ServeError::Removed { .. }),
+                            ) => return Err(e),
                             // The leader is gone or moving: ask again until
                             // the caller's deadline decides.
                             Err(_) => sleep(Duration::from_millis(50)).await,
@@ -330,10 +328,8 @@ impl Member {
     /// counts itself), for the no-quorum message. Probes run concurrently,
     /// so the answer comes within one probe timeout.
     pub async fn no_quorum(&self) -> ServeError {
-        if self.removed() {
-            return ServeError::Removed {
-                name: self.name.clone(),
-            };
+        if let Err(removed) = self.refuse_if_removed() {
+            return removed;
         }
         let voters = self.voters();
         let mut reachable = 0;
@@ -352,6 +348,16 @@ impl Member {
             reachable,
             voters: voters.len(),
         }
+    }
+
+    /// `Removed` when this member knows it was removed (see [`Self::removed`]).
+    fn refuse_if_removed(&self) -> Result<(), ServeError> {
+        if self.removed() {
+            return Err(ServeError::Removed {
+                name: self.name.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// Whether the replicated member table, as this member last applied
