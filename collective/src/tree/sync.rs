@@ -17,7 +17,9 @@
 //!
 //! At start a scrubber hashes every blob (and every tree file that is a
 //! copy rather than a link of its blob) in the background; what does not
-//! match its name is deleted and fetched again.
+//! match its name is deleted and fetched again. When the blob store carries
+//! the unsynced mark (fetches not yet flushed when the member stopped), the
+//! scrub runs first, before anything is placed or served (blobs.rs).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
