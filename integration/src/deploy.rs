@@ -14,6 +14,20 @@ pub fn cli(m: &Member, args: &[&str]) -> anyhow::Result<String> {
     m.run(args)
 }
 
+/// Runs a third-party tool (openssl, ssh-keygen, ...); its stdout, or an
+/// error with its stderr.
+pub fn run_tool(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
 /// Puts profile `name` (a profile.yaml, one post script) into the tree
 /// through member `via`.
 pub fn put_profile(cluster: &Cluster, via: usize, name: &str) -> anyhow::Result<()> {

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use cohort_integration::checks::{keep_on_error, one_at_a_time};
+use cohort_integration::deploy::run_tool as run;
 use cohort_integration::{Cluster, Member, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,16 +84,6 @@ fn api(
     let status: u16 = String::from_utf8_lossy(&out.stdout).trim().parse()?;
     let body = std::fs::read_to_string(&out_file).unwrap_or_default();
     Ok((status, body))
-}
-
-fn run(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd.output()?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use cohort_integration::checks::{keep_on_error, one_at_a_time};
+use cohort_integration::deploy::run_tool as run;
 use cohort_integration::deploy::{agent, ca_bundle, cli, member_urls, put_profile};
 use cohort_integration::{Cluster, free_port, wait_for};
 
@@ -29,18 +30,6 @@ async fn t135_agent_output_satisfies_openssh() -> anyhow::Result<()> {
     let mut cluster = Cluster::form("t135", 3, 0).await?;
     let result = scenario(&mut cluster).await;
     keep_on_error(&mut cluster, result)
-}
-
-fn run(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
 }
 
 /// An sshd process, killed when dropped.

@@ -75,7 +75,7 @@ fn values(state: &State, node: &str) -> Result<BTreeMap<String, String>, ApiRefu
         .collect())
 }
 
-fn list(value: Option<&String>) -> Vec<String> {
+fn list(value: Option<&str>) -> Vec<String> {
     value
         .map(|v| {
             v.split(',')
@@ -155,8 +155,8 @@ impl NodeApiService {
             fqdn: domain.as_ref().map(|d| format!("{node}.{d}")),
             profile: profile_of(&vals),
             dnsdomain: domain,
-            nameservers: list(vals.get("dns.servers")),
-            ntpservers: list(vals.get("ntp.servers")),
+            nameservers: list(vals.get("dns.servers").map(String::as_str)),
+            ntpservers: list(vals.get("ntp.servers").map(String::as_str)),
             timezone: self.host.timezone.clone(),
             keymap: self.host.keymap.clone(),
             locale: self.host.locale.clone(),
@@ -363,7 +363,7 @@ fn principals(node: &str, vals: &BTreeMap<String, String>) -> Vec<String> {
             continue;
         }
         if name.ends_with("hostname") {
-            for alias in list(Some(value)) {
+            for alias in list(Some(value.as_str())) {
                 add(&alias, &mut out);
                 if let Some(d) = domain.filter(|_| !alias.contains('.')) {
                     add(&format!("{alias}.{d}"), &mut out);
@@ -399,7 +399,7 @@ fn interfaces(vals: &BTreeMap<String, String>) -> Vec<Interface> {
             let (v4, v4p) = split_prefix(a.get("ipv4_address").copied());
             let (v6, v6p) = split_prefix(a.get("ipv6_address").copied());
             Interface {
-                interface_names: list(a.get("interface_names").map(|s| s.to_string()).as_ref()),
+                interface_names: list(a.get("interface_names").copied()),
                 hwaddr: a.get("hwaddr").map(|s| s.to_ascii_lowercase()),
                 ipv4_method: method(a.get("ipv4_method").copied(), v4.is_some(), true),
                 ipv4_prefix: v4p.or(v4.as_ref().map(|_| 24)),
@@ -410,7 +410,7 @@ fn interfaces(vals: &BTreeMap<String, String>) -> Vec<Interface> {
                 ipv6_address: v6,
                 ipv6_gateway: a.get("ipv6_gateway").map(|s| s.to_string()),
                 mtu: a.get("mtu").and_then(|m| m.parse().ok()),
-                hostnames: list(a.get("hostname").map(|s| s.to_string()).as_ref()),
+                hostnames: list(a.get("hostname").copied()),
                 name,
             }
         })

@@ -151,12 +151,6 @@ impl State {
                 None => return Err(no_deployment(node)),
             },
         }
-        // Owned copies: `sets` borrows strings cloned out of the inventory.
-        let sets: Vec<(String, String)> = sets
-            .into_iter()
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            .collect();
-        let sets: Vec<(&str, &str)> = sets.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         self.edit(&set, &sets, &clear)
     }
 
