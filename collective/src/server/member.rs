@@ -12,18 +12,16 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cohort_proto::peer_client::PeerClient;
-use cohort_proto::{
-    PeerStatus, PeerStatusRequest, RAFT_WIRE_VERSION, RaftMessage, ReadIndexRequest,
-};
-use cohort_state::{ClientId, Command, Request, RequestV1, Response, State};
+use cohort_proto::{PeerStatus, PeerStatusRequest, ReadIndexRequest};
+use cohort_state::{ClientId, Command, RequestV1, Response, State};
 use cohort_store::{MemberNode, NodeId, Raft, RaftError, StateHandle};
 use openraft::error::CheckIsLeaderError;
 use tokio::time::{Instant, sleep, timeout, timeout_at};
 use tonic::transport::Channel;
 
 use super::dial::Dialer;
+use super::forwarder::Forwarder;
 use super::proposer::Proposer;
-use super::wire;
 use crate::config::ServeConfig;
 use crate::identity::{DataKey, MemberIdentity, TrustTable};
 
@@ -66,6 +64,8 @@ pub struct Member {
     /// only then does its absence mean a removal. (A fresh or joining
     /// member's table may name others before it names this member.)
     seen_self: std::sync::atomic::AtomicBool,
+    /// Groups the writes this member forwards to the leader.
+    forwarder: Forwarder,
 }
 
 /// The Raft member and the state machine it applies to.
@@ -120,6 +120,7 @@ pub enum ServeError {
 impl Member {
     pub fn new(base: Base, core: Core, collective: Collective) -> Member {
         Member {
+            forwarder: Forwarder::start(base.dialer.clone()),
             name: base.name,
             raft_id: base.raft_id,
             config: base.config,
@@ -189,6 +190,21 @@ impl Member {
                 command: command.clone(),
             };
             let core = self.core();
+            // A follower that knows the leader forwards straight away: asking
+            // its own Raft core first only to hear "forward to the leader"
+            // costs a hand-off to the core and back on every write.
+            if let Some(node) = self.leader_elsewhere(&core) {
+                match self.forward(&node, client, seq, &command).await {
+                    Ok(r) => return Ok(r),
+                    Err(e @ (ServeError::LeaderNoQuorum(_) | ServeError::Removed { .. })) => {
+                        return Err(e);
+                    }
+                    // The leader moved: ask our own core below, which knows
+                    // as much as there is to know.
+                    Err(_) if Instant::now() < deadline => {}
+                    Err(_) => return Err(self.no_quorum().await),
+                }
+            }
             let leader = match timeout_at(deadline, core.proposer.propose(request)).await {
                 Err(_) => return Err(self.no_quorum().await),
                 Ok(Some(Ok(reply))) => return Ok(reply),
@@ -216,7 +232,20 @@ impl Member {
         }
     }
 
-    /// Sends a request to the leader's `Forward`; it re-stamps the time.
+    /// The leader, when this member knows it and is not it.
+    fn leader_elsewhere(&self, core: &Core) -> Option<MemberNode> {
+        let metrics = core.raft.metrics();
+        let metrics = metrics.borrow();
+        let leader = metrics.current_leader.filter(|&id| id != self.raft_id)?;
+        metrics
+            .membership_config
+            .membership()
+            .get_node(&leader)
+            .cloned()
+    }
+
+    /// Sends a request to the leader's `Forward` (grouped with other
+    /// forwarded writes); the leader re-stamps the time.
     async fn forward(
         &self,
         leader: &MemberNode,
@@ -224,27 +253,16 @@ impl Member {
         seq: u64,
         command: &Command,
     ) -> Result<Response, ServeError> {
-        let fail = |message: String| forward_error(&leader.name, message);
-        let channel = self.leader_channel(leader)?;
-        let request = Request::V1(RequestV1 {
+        let request = RequestV1 {
             client,
             seq,
             now_ms: 0,
             command: command.clone(),
-        });
-        let payload = wire::encode(&request).map_err(|e| fail(e.to_string()))?;
-        let mut msg = tonic::Request::new(RaftMessage {
-            wire_version: RAFT_WIRE_VERSION,
-            payload: payload.into(),
-        });
-        // The leader answers within LEADER_DEADLINE; give it that plus slack.
-        msg.set_timeout(LEADER_DEADLINE + Duration::from_millis(400));
-        let reply = PeerClient::new(channel)
-            .max_decoding_message_size(wire::MAX_MESSAGE)
-            .forward(msg)
+        };
+        self.forwarder
+            .forward(leader, request)
             .await
-            .map_err(|s| leader_error(&self.name, &leader.name, s))?;
-        wire::decode(&reply.into_inner().payload).map_err(|e| fail(e.to_string()))
+            .map_err(|s| leader_error(&self.name, &leader.name, s))
     }
 
     /// Waits until this member may serve a linearizable read, then reads.

@@ -14,6 +14,7 @@ mod admin_read;
 mod admin_service;
 mod admin_tree;
 pub(crate) mod dial;
+mod forwarder;
 mod join;
 mod listeners;
 pub(crate) mod member;

@@ -17,12 +17,15 @@ use cohort_proto::{
     RaftMessage, ReadIndexReply, ReadIndexRequest,
 };
 use cohort_state::Request as StateRequest;
+use cohort_state::Response as StateResponse;
 use cohort_store::{AppendEntriesRequest, InstallSnapshotRequest, RaftError, VoteRequest};
 use openraft::error::CheckIsLeaderError;
 use tonic::{Request, Response, Status};
 use tracing::debug;
 
+use super::forwarder::MAX_BATCH;
 use super::member::{LEADER_DEADLINE, Member, now_ms};
+use super::proposer::Proposed;
 use super::wire;
 use crate::identity;
 
@@ -52,6 +55,11 @@ const RECHECK: Duration = Duration::from_secs(60);
 const MAX_VERIFIED: usize = 256;
 
 impl PeerService {
+    /// A forwarded write not committed within the leader's deadline.
+    async fn forward_timed_out(&self) -> Status {
+        Status::deadline_exceeded(self.member.no_quorum().await.to_string())
+    }
+
     pub fn new(member: Arc<Member>) -> Self {
         PeerService {
             member,
@@ -99,6 +107,20 @@ impl PeerService {
     }
 }
 
+/// The leader's answer to one forwarded write, or why it has none.
+fn forwarded_answer(answer: Option<Proposed>) -> Result<StateResponse, Status> {
+    match answer {
+        Some(Ok(reply)) => Ok(reply),
+        Some(Err(e)) if e.forward_to_leader().is_some() => {
+            Err(Status::unavailable("this member is no longer the leader"))
+        }
+        None => Err(Status::unavailable(
+            "this member is restarting its Raft core",
+        )),
+        Some(Err(e)) => Err(Status::internal(e.to_string())),
+    }
+}
+
 fn envelope<T: serde::Serialize>(value: &T) -> Result<Response<RaftMessage>, Status> {
     let payload = wire::encode(value).map_err(|e| Status::internal(e.to_string()))?;
     Ok(Response::new(RaftMessage {
@@ -138,34 +160,50 @@ impl Peer for PeerService {
         request: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
         let from = self.authorize(&request)?;
-        let mut v1 = match self.decode(request.get_ref())? {
-            StateRequest::V1(v1) => v1,
-            // Followers forward one request at a time; the leader batches.
-            StateRequest::Batch(_) => {
-                return Err(Status::invalid_argument(
-                    "a forwarded write carries one request, not a batch",
-                ));
-            }
-        };
-        debug!(%from, client = v1.client, seq = v1.seq, "forwarded write");
         // The leader's clock is the one the state sees.
-        v1.now_ms = now_ms();
-        let core = self.member.core();
-        let write = core.proposer.propose(v1);
+        let now = now_ms();
+        let proposer = &self.member.core().proposer;
         // Answer before the forwarder's own deadline, so "no quorum" reaches
         // it as such (deadline_exceeded, which clients do not retry).
-        match tokio::time::timeout(LEADER_DEADLINE, write).await {
-            Ok(Some(Ok(reply))) => envelope(&reply),
-            Ok(Some(Err(e))) if e.forward_to_leader().is_some() => {
-                Err(Status::unavailable("this member is no longer the leader"))
+        match self.decode(request.get_ref())? {
+            StateRequest::V1(mut v1) => {
+                debug!(%from, client = v1.client, seq = v1.seq, "forwarded write");
+                v1.now_ms = now;
+                match tokio::time::timeout(LEADER_DEADLINE, proposer.propose(v1)).await {
+                    Ok(answer) => envelope(&forwarded_answer(answer)?),
+                    Err(_) => Err(self.forward_timed_out().await),
+                }
             }
-            Ok(None) => Err(Status::unavailable(
-                "this member is restarting its Raft core",
-            )),
-            Ok(Some(Err(e))) => Err(Status::internal(e.to_string())),
-            Err(_) => Err(Status::deadline_exceeded(
-                self.member.no_quorum().await.to_string(),
-            )),
+            // A follower's queue of forwarded writes (`forwarder.rs`): each
+            // keeps its own client and sequence, and they share entries here.
+            StateRequest::Batch(mut batch) => {
+                debug!(%from, writes = batch.len(), "forwarded writes");
+                if batch.is_empty() || batch.len() > MAX_BATCH {
+                    return Err(Status::invalid_argument(format!(
+                        "a forwarded batch carries 1 to {MAX_BATCH} writes, not {}",
+                        batch.len()
+                    )));
+                }
+                for v1 in &mut batch {
+                    v1.now_ms = now;
+                }
+                let answers = match tokio::time::timeout(
+                    LEADER_DEADLINE,
+                    proposer.propose_all(batch),
+                )
+                .await
+                {
+                    Ok(answers) => answers,
+                    Err(_) => return Err(self.forward_timed_out().await),
+                };
+                // One failure fails the RPC; the follower retries every write
+                // of it, and those that did commit answer from dedupe.
+                let replies = answers
+                    .into_iter()
+                    .map(forwarded_answer)
+                    .collect::<Result<Vec<_>, Status>>()?;
+                envelope(&StateResponse::Batch(replies))
+            }
         }
     }
 

@@ -106,6 +106,25 @@ impl Proposer {
         self.tx.send(Pending { request, reply }).await.ok()?;
         answer.await.ok()
     }
+
+    /// Proposes several requests (a follower's forwarded batch) through
+    /// the queue, so that they share entries, and waits for every answer,
+    /// in order. `None` as in [`Proposer::propose`].
+    pub async fn propose_all(&self, requests: Vec<RequestV1>) -> Vec<Option<Proposed>> {
+        let mut answers = Vec::with_capacity(requests.len());
+        for request in requests {
+            let (reply, answer) = oneshot::channel();
+            if self.tx.send(Pending { request, reply }).await.is_err() {
+                break;
+            }
+            answers.push(answer);
+        }
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            out.push(answer.await.ok());
+        }
+        out
+    }
 }
 
 async fn run(raft: Raft, mut rx: mpsc::Receiver<Pending>, slots: Arc<Semaphore>) {
