@@ -21,7 +21,7 @@
 # rsync figure includes a `sync -f` of its destination. Both copies are compared with `diff -r`
 # against the source afterwards (not timed).
 #
-# Takes about 4 minutes at 2 GiB once built, most of it the untimed `tree
+# Takes about 8 minutes at 2 GiB once built (two rounds), most of it the untimed `tree
 # put` (the first release build adds 10-15 minutes on 2 cores); needs
 # about 4x the tree size free on the disk of COHORT_TREE_BENCH_DIR. Run it
 # on an otherwise idle machine: the load average is printed at start and
@@ -36,8 +36,16 @@
 # rsync), COHORT_TREE_BENCH_PERF (1: `perf record -g` both members during
 # the sync and print the top symbols of each), COHORT_TREE_BENCH_KEEP (1:
 # keep the scratch directory), COHORT_TREE_BENCH_TIMEOUT (1800 s for the
-# sync), COHORT_BIN (a cohort binary to use instead of building
-# target/release/cohort).
+# sync), COHORT_TREE_BENCH_ROUNDS (2), COHORT_BIN (a cohort binary to use
+# instead of building target/release/cohort).
+#
+# Rounds alternate the order (cohort first, then rsync first, ...) and each
+# run starts from empty destinations, its predecessor's removed. On these
+# virtual machines whoever writes second runs on memory the first one
+# brought in (the guest hands cold and freed pages back to the host, and
+# touching them again is slow): measured at 1 GiB, rsync alone took 5.45 s
+# and rsync right after cohort 2.65 s. The summary gives every run and each
+# system's mean; the ratio is of the means.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -46,6 +54,7 @@ base="${COHORT_TREE_BENCH_DIR:-/var/tmp}"
 only="${COHORT_TREE_BENCH_ONLY:-}"
 perf="${COHORT_TREE_BENCH_PERF:-}"
 timeout="${COHORT_TREE_BENCH_TIMEOUT:-1800}"
+rounds="${COHORT_TREE_BENCH_ROUNDS:-2}"
 
 need_pkgs=()
 command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
@@ -163,7 +172,7 @@ results=()
 
 # ------------------------------------------------------------------ cohort
 run_cohort() {
-  local d1="$work/m1" d2="$work/m2" p1 m1 m2 t0 t1 put_t0 put_t1 token c0 c1 perf1 perf2
+  local d1="$work/m1-$round" d2="$work/m2-$round" p1 m1 m2 t0 t1 put_t0 put_t1 token c0 c1 perf1 perf2
   p1="$(free_port)"
   c1() { COHORT_SOCKET="$d1/cohort.sock" "$cohort" "$@"; }
   c2() { COHORT_SOCKET="$d2/cohort.sock" "$cohort" "$@"; }
@@ -185,10 +194,10 @@ run_cohort() {
 
   echo "==> cohort: starting m1 (127.0.0.1:$p1)"
   "$cohort" serve --data-dir "$d1" --name m1 --listen "127.0.0.1:$p1" \
-    --https-listen "127.0.0.1:$(free_port)" >"$work/m1.log" 2>&1 &
+    --https-listen "127.0.0.1:$(free_port)" >"$work/m1-$round.log" 2>&1 &
   m1=$!
   pids+=("$m1")
-  up c1 "$work/m1.log"
+  up c1 "$work/m1-$round.log"
   put_t0="$(now)"
   c1 tree put "$src" public/bench | sed 's/^/    /'
   until synced c1 m1 && (($(count_files "$d1/tree/public/bench") == files)); do sleep 0.1; done
@@ -198,16 +207,16 @@ run_cohort() {
 
   echo "==> cohort: starting m2, joining it to m1"
   "$cohort" serve --data-dir "$d2" --name m2 --listen "127.0.0.1:$(free_port)" \
-    --https-listen "127.0.0.1:$(free_port)" >"$work/m2.log" 2>&1 &
+    --https-listen "127.0.0.1:$(free_port)" >"$work/m2-$round.log" 2>&1 &
   m2=$!
   pids+=("$m2")
-  up c2 "$work/m2.log"
+  up c2 "$work/m2-$round.log"
   token="$(c1 collective invite m2 --ttl 10m)"
   sync
   if [[ -n "$perf" ]]; then
-    perf record -q -g -o "$work/perf-m1.data" -p "$m1" 2>/dev/null &
+    perf record -q -g -o "$work/perf-m1-$round.data" -p "$m1" 2>/dev/null &
     perf1=$!
-    perf record -q -g -o "$work/perf-m2.data" -p "$m2" 2>/dev/null &
+    perf record -q -g -o "$work/perf-m2-$round.data" -p "$m2" 2>/dev/null &
     perf2=$!
     pids+=("$perf1" "$perf2")
     sleep 1
@@ -226,7 +235,7 @@ run_cohort() {
     if awk -v a="$t0" -v b="$t1" -v l="$timeout" 'BEGIN { exit !(b - a > l) }'; then
       echo "m2 did not sync within $timeout s:" >&2
       c2 tree status >&2 || true
-      tail -20 "$work/m2.log" >&2
+      tail -20 "$work/m2-$round.log" >&2
       exit 1
     fi
     if awk -v a="$last" -v b="$t1" 'BEGIN { exit !(b - a >= 10) }'; then
@@ -246,7 +255,7 @@ run_cohort() {
     wait "$perf1" "$perf2" 2>/dev/null || true
     for m in m1 m2; do
       echo "==> perf: top symbols of $m during the sync (self time)"
-      perf report -q -i "$work/perf-$m.data" --no-children --sort dso,symbol --stdio \
+      perf report -q -i "$work/perf-$m-$round.data" --no-children --sort dso,symbol --stdio \
         -g none --percent-limit 1 2>/dev/null | grep -v '^$' |
         sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | cut -c1-120 | head -25
     done
@@ -255,6 +264,8 @@ run_cohort() {
   diff -r "$src" "$d2/tree/public/bench" >/dev/null && echo "    identical" ||
     echo "    DIFFERENT (the figure below is meaningless)"
   results+=("cohort $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $cpu")
+  stop "$m1" "$m2"
+  [[ -n "${COHORT_TREE_BENCH_KEEP:-}" ]] || rm -rf "$d1" "$d2"
 }
 
 # ------------------------------------------------------------------- rsync
@@ -262,7 +273,7 @@ run_rsync() {
   local port conf dest daemon t0 t1 ts c0 s0 rs
   port="$(free_port)"
   conf="$work/rsyncd.conf"
-  dest="$work/rsync-dest"
+  dest="$work/rsync-dest-$round"
   mkdir -p "$dest"
   cat >"$conf" <<EOF
 pid file = $work/rsyncd.pid
@@ -299,20 +310,49 @@ EOF
   diff -r "$src" "$dest" >/dev/null && echo "    identical" ||
     echo "    DIFFERENT (the figure below is meaningless)"
   results+=("rsync $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $rs")
+  stop "$daemon"
+  [[ -n "${COHORT_TREE_BENCH_KEEP:-}" ]] || rm -rf "$dest"
 }
 
-[[ "$only" != rsync ]] && run_cohort
-[[ "$only" != cohort ]] && run_rsync
+# Stops processes this script started (by PID) and waits for them.
+stop() {
+  kill "$@" 2>/dev/null || true
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+for ((round = 1; round <= rounds; round++)); do
+  echo "==> round $round of $rounds"
+  if ((round % 2)); then
+    [[ "$only" != rsync ]] && run_cohort
+    [[ "$only" != cohort ]] && run_rsync
+  else
+    [[ "$only" != cohort ]] && run_rsync
+    [[ "$only" != rsync ]] && run_cohort
+  fi
+done
 
 echo "==> load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "==> $files files, $bytes bytes ($mib MiB), loopback, same disk"
 printf '%-8s %10s %10s %12s %10s\n' system seconds "MB/s" "files/s" "CPU s"
-declare -A rate
+declare -A rate sum_secs sum_cpu runs
+row() { # name seconds cpu-ticks
+  printf '%-8s %10.2f %10s %12.0f %10s\n' "$1" "$2" \
+    "$(awk -v b="$bytes" -v s="$2" 'BEGIN { printf "%.1f", b / s / 1e6 }')" \
+    "$(awk -v f="$files" -v s="$2" 'BEGIN { print f / s }')" "$(cpu_s "$3")"
+}
 for r in "${results[@]}"; do
   read -r name secs cpu <<<"$r"
+  row "$name" "$secs" "$cpu"
+  sum_secs[$name]="$(awk -v a="${sum_secs[$name]:-0}" -v b="$secs" 'BEGIN { print a + b }')"
+  sum_cpu[$name]=$((${sum_cpu[$name]:-0} + cpu))
+  runs[$name]=$((${runs[$name]:-0} + 1))
+done
+echo "mean of each system's runs:"
+for name in cohort rsync; do
+  [[ -n "${runs[$name]:-}" ]] || continue
+  secs="$(awk -v a="${sum_secs[$name]}" -v n="${runs[$name]}" 'BEGIN { print a / n }')"
+  row "$name" "$secs" $((sum_cpu[$name] / runs[$name]))
   rate[$name]="$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / s / 1e6 }')"
-  printf '%-8s %10.2f %10s %12.0f %10s\n' "$name" "$secs" "${rate[$name]}" \
-    "$(awk -v f="$files" -v s="$secs" 'BEGIN { print f / s }')" "$(cpu_s "$cpu")"
 done
 if [[ -n "${rate[cohort]:-}" && -n "${rate[rsync]:-}" ]]; then
   printf 'cohort/rsync throughput ratio: %s (goal: at least 1.0)\n' \

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use cohort_proto::peer_server::Peer;
 use cohort_proto::{
-    FetchBlobRequest, JoinReply, JoinRequest, PeerStatus, PeerStatusRequest, RAFT_WIRE_VERSION,
-    RaftMessage, ReadIndexReply, ReadIndexRequest,
+    FetchBlobRequest, FetchBlobsRequest, JoinReply, JoinRequest, PeerStatus, PeerStatusRequest,
+    RAFT_WIRE_VERSION, RaftMessage, ReadIndexReply, ReadIndexRequest,
 };
 use cohort_state::Request as StateRequest;
 use cohort_state::Response as StateResponse;
@@ -271,6 +271,19 @@ impl Peer for PeerService {
         let FetchBlobRequest { sha256, offset } = request.into_inner();
         debug!(%from, offset, "blob fetch");
         let stream = crate::tree::fetch::serve(self.member.tree.blobs(), &sha256, offset)?;
+        Ok(Response::new(stream))
+    }
+
+    type FetchBlobsStream = crate::tree::fetch::SmallBlobStream;
+
+    async fn fetch_blobs(
+        &self,
+        request: Request<FetchBlobsRequest>,
+    ) -> Result<Response<Self::FetchBlobsStream>, Status> {
+        let from = self.authorize(&request)?;
+        let FetchBlobsRequest { sha256 } = request.into_inner();
+        debug!(%from, blobs = sha256.len(), "small blob fetch");
+        let stream = crate::tree::fetch::serve_small(self.member.tree.blobs(), sha256)?;
         Ok(Response::new(stream))
     }
 }

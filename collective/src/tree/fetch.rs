@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use cohort_proto::peer_client::PeerClient;
-use cohort_proto::{BlobChunk, FetchBlobRequest};
+use cohort_proto::{BlobChunk, FetchBlobRequest, FetchBlobsRequest, SmallBlob};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
@@ -87,6 +87,152 @@ pub fn serve(blobs: &BlobStore, sha: &[u8], offset: u64) -> Result<ChunkStream, 
         }
     });
     Ok(Box::pin(ReceiverStream::new(rx)))
+}
+
+/// Largest blob a `FetchBlobs` reply carries whole; larger ones are
+/// answered "not present" and fetched with `FetchBlob`.
+pub const SMALL_BLOB_MAX: u64 = 1 << 20;
+/// Most hashes one `FetchBlobs` request may name.
+pub const MAX_SMALL_BLOBS: usize = 256;
+
+/// The reply stream of `FetchBlobs`.
+pub type SmallBlobStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<SmallBlob, Status>> + Send>>;
+
+/// Serves whole small blobs in request order (the `FetchBlobs` handler's
+/// work), reading on the blocking pool a couple of blobs ahead.
+pub fn serve_small(blobs: &BlobStore, hashes: Vec<Vec<u8>>) -> Result<SmallBlobStream, Status> {
+    if hashes.len() > MAX_SMALL_BLOBS {
+        return Err(Status::invalid_argument(format!(
+            "FetchBlobs names {} blobs; at most {MAX_SMALL_BLOBS} per request",
+            hashes.len()
+        )));
+    }
+    let hashes = hashes
+        .iter()
+        .map(|h| from_bytes(h))
+        .collect::<Option<Vec<Sha256>>>()
+        .ok_or_else(|| {
+            Status::invalid_argument("every sha256 must be 32 bytes (a SHA-256 hash)")
+        })?;
+    let blobs = blobs.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        for sha in hashes {
+            let data = read_small(&blobs.path(&sha));
+            let reply = SmallBlob {
+                sha256: sha.to_vec(),
+                present: data.is_some(),
+                data: data.unwrap_or_default(),
+            };
+            if tx.blocking_send(Ok(reply)).is_err() {
+                return; // the fetcher went away
+            }
+        }
+    });
+    Ok(Box::pin(ReceiverStream::new(rx)))
+}
+
+/// A blob's bytes if it is here and at most [`SMALL_BLOB_MAX`] long.
+fn read_small(path: &std::path::Path) -> Option<Vec<u8>> {
+    let file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len > SMALL_BLOB_MAX {
+        return None;
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    // `take`: a blob never grows, but a bound costs nothing.
+    file.take(SMALL_BLOB_MAX).read_to_end(&mut data).ok()?;
+    Some(data)
+}
+
+/// Fetches several small blobs in one `FetchBlobs` stream from one of
+/// `sources` (chosen by the first hash, to spread the load), storing each
+/// as it arrives and calling `stored` for it. Returns the blobs that did
+/// not arrive or did not check out, for the one-blob path, which tries
+/// every source and names each failure.
+pub async fn fetch_small(
+    tree: &Tree,
+    dialer: &Dialer,
+    wanted: Vec<(Sha256, u64)>,
+    sources: &[Source],
+    stored: impl Fn(&Sha256, u64) + Clone + Send + 'static,
+) -> Vec<(Sha256, u64)> {
+    let Some(first) = wanted.first() else {
+        return wanted;
+    };
+    if sources.is_empty() {
+        return wanted;
+    }
+    let source = &sources[usize::from(first.0[0]) % sources.len()];
+    let Ok(channel) = dialer.channel(&source.name, &source.addr) else {
+        return wanted;
+    };
+    let mut client = PeerClient::new(channel).max_decoding_message_size(MAX_CHUNK_MESSAGE);
+    let request = FetchBlobsRequest {
+        sha256: wanted.iter().map(|(sha, _)| sha.to_vec()).collect(),
+    };
+    let mut stream = match client.fetch_blobs(request).await {
+        Ok(r) => r.into_inner(),
+        Err(_) => return wanted,
+    };
+    let mut left = Vec::new();
+    let mut pending = wanted.into_iter();
+    // Arrived blobs are checked and stored on the blocking pool, a few at
+    // a time, while the stream goes on.
+    let mut arrived: Vec<(Sha256, u64, Vec<u8>)> = Vec::new();
+    let mut arrived_bytes = 0u64;
+    let mut stores = tokio::task::JoinSet::new();
+    loop {
+        let next = tokio::time::timeout(CHUNK_TIMEOUT, stream.message()).await;
+        let Ok(Ok(Some(blob))) = next else { break };
+        let Some((sha, size)) = pending.next() else {
+            break;
+        };
+        if blob.sha256 != sha || !blob.present || blob.data.len() as u64 != size {
+            left.push((sha, size));
+            continue;
+        }
+        arrived_bytes += size;
+        arrived.push((sha, size, blob.data));
+        if arrived.len() >= 16 || arrived_bytes >= SMALL_BLOB_MAX {
+            arrived_bytes = 0;
+            stores.spawn_blocking(store_small(
+                tree.blobs().clone(),
+                std::mem::take(&mut arrived),
+                stored.clone(),
+            ));
+        }
+    }
+    left.extend(pending);
+    stores.spawn_blocking(store_small(tree.blobs().clone(), arrived, stored));
+    while let Some(done) = stores.join_next().await {
+        if let Ok(failed) = done {
+            left.extend(failed);
+        }
+    }
+    left
+}
+
+/// Checks and stores arrived small blobs; returns those that failed.
+fn store_small(
+    blobs: BlobStore,
+    arrived: Vec<(Sha256, u64, Vec<u8>)>,
+    stored: impl Fn(&Sha256, u64),
+) -> impl FnOnce() -> Vec<(Sha256, u64)> {
+    move || {
+        let mut failed = Vec::new();
+        for (sha, size, data) in arrived {
+            match blobs.store_fetched(&sha, &data) {
+                Ok(()) => stored(&sha, size),
+                Err(e) => {
+                    tracing::warn!(blob = %hex(&sha), "small blob not stored: {e}");
+                    failed.push((sha, size));
+                }
+            }
+        }
+        failed
+    }
 }
 
 /// Longest wait for the next chunk before a peer counts as stalled.
@@ -215,5 +361,49 @@ async fn from_peer(
             writer.discard();
             return Err((None, e.to_string()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    #[test]
+    fn a_small_blob_request_with_bad_hashes_or_too_many_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let short = serve_small(&blobs, vec![vec![0; 31]]).err().unwrap();
+        assert_eq!(short.code(), tonic::Code::InvalidArgument);
+        let many = serve_small(&blobs, vec![vec![0; 32]; MAX_SMALL_BLOBS + 1])
+            .err()
+            .unwrap();
+        assert_eq!(many.code(), tonic::Code::InvalidArgument);
+        assert!(many.message().contains("at most 256"), "{}", many.message());
+    }
+
+    #[tokio::test]
+    async fn small_blobs_come_whole_in_order_and_missing_ones_say_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let a = blobs.put_bytes(b"first blob").unwrap();
+        let b = blobs.put_bytes(&vec![7u8; 5000]).unwrap();
+        let absent = [9u8; 32];
+        let stream = serve_small(&blobs, vec![b.to_vec(), absent.to_vec(), a.to_vec()]).unwrap();
+        let got: Vec<SmallBlob> = stream.map(|r| r.unwrap()).collect().await;
+        let summary: Vec<(Vec<u8>, bool, usize)> = got
+            .iter()
+            .map(|s| (s.sha256.clone(), s.present, s.data.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (b.to_vec(), true, 5000),
+                (absent.to_vec(), false, 0),
+                (a.to_vec(), true, 10)
+            ]
+        );
+        assert_eq!(got[2].data, b"first blob");
     }
 }

@@ -33,7 +33,7 @@ use tracing::{debug, info, warn};
 
 use super::Tree;
 use super::blobs::{Sha256, hex};
-use super::fetch::{Source, blocking, fetch};
+use super::fetch::{Source, blocking, fetch, fetch_small};
 use super::materialize::{self as mat, Placed, Want};
 use crate::server::dial::Dialer;
 use crate::server::member::Member;
@@ -161,7 +161,17 @@ async fn pass(
             })
         })
         .collect();
+    let (blobs, bytes) = (missing.len(), missing.values().sum::<u64>());
+    info!(blobs, bytes, "fetching blobs from the other members");
+    let started = Instant::now();
     let ok = fetch_all(tree, dialer, &desired, missing, &sources).await;
+    info!(
+        blobs,
+        bytes,
+        ok,
+        seconds = started.elapsed().as_secs_f64(),
+        "fetch round ended"
+    );
     if ok {
         gc(tree, &desired).await;
     }
@@ -374,12 +384,12 @@ async fn fetch_all(
             return false;
         }
     };
-    let mut queue = missing.into_iter();
+    let mut queue = jobs(missing).into_iter();
     let mut running = JoinSet::new();
     let mut all_ok = true;
     loop {
         while running.len() < PARALLEL_FETCHES {
-            let Some((sha, size)) = queue.next() else {
+            let Some(job) = queue.next() else {
                 break;
             };
             let (t, d, s, u) = (
@@ -389,13 +399,27 @@ async fn fetch_all(
                 users.clone(),
             );
             running.spawn(async move {
-                let r = fetch(&t, &d, sha, size, &s).await;
-                if r.is_ok() {
-                    debug!(sha = %hex(&sha), size, "blob fetched");
-                    let t2 = t.clone();
-                    let _ = blocking(move || place_fetched(&t2, &u, &sha, size)).await;
+                let one_by_one = match job {
+                    Job::Large(sha, size) => vec![(sha, size)],
+                    Job::Small(blobs) => {
+                        let (t2, u2) = (t.clone(), u.clone());
+                        let placed = move |sha: &Sha256, size| place_fetched(&t2, &u2, sha, size);
+                        fetch_small(&t, &d, blobs, &s, placed).await
+                    }
+                };
+                // Large blobs, and small ones the batch did not deliver
+                // (that path tries every source and names each failure).
+                let mut result = Ok(());
+                for (sha, size) in one_by_one {
+                    let r = fetch(&t, &d, sha, size, &s).await;
+                    if r.is_ok() {
+                        debug!(sha = %hex(&sha), size, "blob fetched");
+                        let (t2, u2) = (t.clone(), u.clone());
+                        let _ = blocking(move || place_fetched(&t2, &u2, &sha, size)).await;
+                    }
+                    result = result.and(r);
                 }
-                r
+                result
             });
         }
         let Some(done) = running.join_next().await else {
@@ -413,6 +437,51 @@ async fn fetch_all(
     tree.blobs.end_fetches();
     flush_later(tree, round);
     all_ok
+}
+
+/// One unit of fetching work: a large blob alone, or small blobs together
+/// in one `FetchBlobs` stream.
+enum Job {
+    Large(Sha256, u64),
+    Small(Vec<(Sha256, u64)>),
+}
+
+/// Blobs up to this size travel in batches: per-blob costs (an RPC, a part
+/// file, a rename, hand-offs to the blocking pool) outweighed their bytes,
+/// and most files of an OS tree are this small.
+const SMALL: u64 = 256 << 10;
+/// Most blobs, and most bytes, in one batch.
+const BATCH_BLOBS: usize = 64;
+const BATCH_BYTES: u64 = 2 << 20;
+
+/// The work for `missing`, large and small jobs interleaved so the disk
+/// (large blobs) and the CPU (many small files) are busy at once.
+fn jobs(missing: BTreeMap<Sha256, u64>) -> Vec<Job> {
+    let (small, large): (Vec<_>, Vec<_>) =
+        missing.into_iter().partition(|&(_, size)| size <= SMALL);
+    let mut batches = Vec::new();
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for (sha, size) in small {
+        if batch.len() == BATCH_BLOBS || (bytes + size > BATCH_BYTES && !batch.is_empty()) {
+            batches.push(Job::Small(std::mem::take(&mut batch)));
+            bytes = 0;
+        }
+        bytes += size;
+        batch.push((sha, size));
+    }
+    if !batch.is_empty() {
+        batches.push(Job::Small(batch));
+    }
+    let mut large = large.into_iter().map(|(sha, size)| Job::Large(sha, size));
+    let mut batches = batches.into_iter();
+    let mut out = Vec::new();
+    loop {
+        match (large.next(), batches.next()) {
+            (None, None) => return out,
+            (l, b) => out.extend(l.into_iter().chain(b)),
+        }
+    }
 }
 
 /// Flushes the round's blobs to disk in the background: the sync task goes
@@ -536,5 +605,55 @@ async fn scrub(tree: Arc<Tree>, member: Arc<Member>) {
     info!(corrupt = bad + copies_bad, "tree scrub finished");
     if bad + copies_bad > 0 {
         tree.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(i: u32) -> Sha256 {
+        let mut s = [0u8; 32];
+        s[..4].copy_from_slice(&i.to_be_bytes());
+        s
+    }
+
+    #[test]
+    fn small_blobs_go_in_bounded_batches_between_the_large_ones() {
+        let mut missing = BTreeMap::new();
+        for i in 0..200 {
+            missing.insert(sha(i), 1000);
+        }
+        // Small by size, but big enough to fill a batch's bytes alone.
+        for i in 200..210 {
+            missing.insert(sha(i), SMALL);
+        }
+        for i in 210..213 {
+            missing.insert(sha(i), SMALL + 1);
+        }
+        let jobs = jobs(missing.clone());
+        let mut seen = BTreeMap::new();
+        for job in &jobs {
+            match job {
+                Job::Large(s, size) => {
+                    assert!(*size > SMALL);
+                    seen.insert(*s, *size);
+                }
+                Job::Small(batch) => {
+                    assert!(!batch.is_empty() && batch.len() <= BATCH_BLOBS);
+                    let bytes: u64 = batch.iter().map(|b| b.1).sum();
+                    assert!(bytes <= BATCH_BYTES || batch.len() == 1, "{bytes} bytes");
+                    for (s, size) in batch {
+                        assert!(*size <= SMALL);
+                        seen.insert(*s, *size);
+                    }
+                }
+            }
+        }
+        assert_eq!(seen, missing, "every blob in exactly one job");
+        // Large jobs come first and alternate with batches.
+        assert!(matches!(jobs[0], Job::Large(..)));
+        assert!(matches!(jobs[1], Job::Small(..)));
+        assert!(matches!(jobs[2], Job::Large(..)));
     }
 }
