@@ -23,7 +23,7 @@
 #
 # Takes about 8 minutes at 2 GiB once built (two rounds), most of it the untimed `tree
 # put` (the first release build adds 10-15 minutes on 2 cores); needs
-# about 4x the tree size free on the disk of COHORT_TREE_BENCH_DIR. Run it
+# about 7x the tree size free on the disk of COHORT_TREE_BENCH_DIR. Run it
 # on an otherwise idle machine: the load average is printed at start and
 # end.
 #
@@ -39,13 +39,17 @@
 # sync), COHORT_TREE_BENCH_ROUNDS (2), COHORT_BIN (a cohort binary to use
 # instead of building target/release/cohort).
 #
-# Rounds alternate the order (cohort first, then rsync first, ...) and each
-# run starts from empty destinations, its predecessor's removed. On these
-# virtual machines whoever writes second runs on memory the first one
-# brought in (the guest hands cold and freed pages back to the host, and
-# touching them again is slow): measured at 1 GiB, rsync alone took 5.45 s
-# and rsync right after cohort 2.65 s. The summary gives every run and each
-# system's mean; the ratio is of the means.
+# Rounds alternate the order (cohort first, then rsync first, ...), each run
+# into new, empty destinations. On these virtual machines whoever writes
+# second runs on memory the first one brought in (the guest hands cold and
+# freed pages back to the host, and touching them again is slow): measured
+# at 1 GiB, rsync alone took 5.45 s and rsync right after cohort 2.65 s.
+# Nothing is deleted until the end: for about 30 s after thousands of files
+# are deleted, ext4 skips their inodes when allocating new ones, one inode
+# table lookup each (`recently_deleted` and `find_get_block_common` were a
+# quarter of the fetching member's profile in a run that followed a
+# deletion). The summary gives every run and each system's mean; the ratio
+# is of the means.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -265,7 +269,6 @@ run_cohort() {
     echo "    DIFFERENT (the figure below is meaningless)"
   results+=("cohort $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $cpu")
   stop "$m1" "$m2"
-  [[ -n "${COHORT_TREE_BENCH_KEEP:-}" ]] || rm -rf "$d1" "$d2"
 }
 
 # ------------------------------------------------------------------- rsync
@@ -311,7 +314,6 @@ EOF
     echo "    DIFFERENT (the figure below is meaningless)"
   results+=("rsync $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $rs")
   stop "$daemon"
-  [[ -n "${COHORT_TREE_BENCH_KEEP:-}" ]] || rm -rf "$dest"
 }
 
 # Stops processes this script started (by PID) and waits for them.

@@ -9,6 +9,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(files, ["proto"])?;
     tonic_prost_build::configure()
         .bytes(".cohort.v1.RaftMessage.payload")
+        // Blob data as `bytes::Bytes`: decoding slices the received buffer
+        // instead of copying every chunk of a tree sync once more.
+        .bytes(".cohort.v1.BlobChunk.data")
+        .bytes(".cohort.v1.SmallBlob.data")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -455,7 +455,7 @@ pub(super) async fn upload(
             // answer, awaited below, says why.
             if tx
                 .blocking_send(BlobChunk {
-                    data,
+                    data: data.into(),
                     size: declared,
                 })
                 .is_err()

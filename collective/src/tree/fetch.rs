@@ -78,7 +78,7 @@ pub fn serve(blobs: &BlobStore, sha: &[u8], offset: u64) -> Result<ChunkStream, 
             remaining = remaining.saturating_sub(n as u64);
             // The size travels in the first chunk only.
             let chunk = BlobChunk {
-                data,
+                data: data.into(),
                 size: std::mem::take(&mut size),
             };
             if tx.blocking_send(Ok(chunk)).is_err() {
@@ -123,7 +123,7 @@ pub fn serve_small(blobs: &BlobStore, hashes: Vec<Vec<u8>>) -> Result<SmallBlobS
             let reply = SmallBlob {
                 sha256: sha.to_vec(),
                 present: data.is_some(),
-                data: data.unwrap_or_default(),
+                data: data.unwrap_or_default().into(),
             };
             if tx.blocking_send(Ok(reply)).is_err() {
                 return; // the fetcher went away
@@ -180,7 +180,7 @@ pub async fn fetch_small(
     let mut pending = wanted.into_iter();
     // Arrived blobs are checked and stored on the blocking pool, a few at
     // a time, while the stream goes on.
-    let mut arrived: Vec<(Sha256, u64, Vec<u8>)> = Vec::new();
+    let mut arrived: Vec<(Sha256, u64, hyper::body::Bytes)> = Vec::new();
     let mut arrived_bytes = 0u64;
     let mut stores = tokio::task::JoinSet::new();
     loop {
@@ -217,7 +217,7 @@ pub async fn fetch_small(
 /// Checks and stores arrived small blobs; returns those that failed.
 fn store_small(
     blobs: BlobStore,
-    arrived: Vec<(Sha256, u64, Vec<u8>)>,
+    arrived: Vec<(Sha256, u64, hyper::body::Bytes)>,
     stored: impl Fn(&Sha256, u64),
 ) -> impl FnOnce() -> Vec<(Sha256, u64)> {
     move || {
@@ -404,6 +404,6 @@ mod tests {
                 (a.to_vec(), true, 10)
             ]
         );
-        assert_eq!(got[2].data, b"first blob");
+        assert_eq!(&got[2].data[..], b"first blob");
     }
 }

@@ -61,7 +61,7 @@ pub async fn run(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
     let tree = member.tree.clone();
     // Bulk transfers get connections of their own: Raft heartbeats travel
     // on the member dialer's channels and must not queue behind blob chunks.
-    let dialer = Dialer::new(member.identity.clone(), member.trust.clone());
+    let dialer = Dialer::bulk(member.identity.clone(), member.trust.clone());
     let root = tree.root.clone();
     let _ = blocking(move || mat::sweep_temps(&root)).await;
     // Fetched blobs that may not have reached the disk (a crash before
