@@ -27,6 +27,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::dial::Dialer;
 use super::member::LEADER_DEADLINE;
+use super::proposer::next_batch;
 use super::wire;
 
 /// Forward RPCs in flight. Each waits for a whole commit on the leader;
@@ -102,22 +103,7 @@ fn stopped() -> Failure {
 }
 
 async fn run(dialer: Dialer, mut rx: mpsc::Receiver<Job>, slots: Arc<Semaphore>) {
-    loop {
-        // A slot first: while both RPCs are out, writes pile up and leave
-        // together.
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
-        let Some(first) = rx.recv().await else {
-            return;
-        };
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => jobs.push(next),
-                Err(_) => break,
-            }
-        }
+    while let Some((slot, mut jobs)) = next_batch(&mut rx, &slots, MAX_BATCH).await {
         let dialer = dialer.clone();
         tokio::spawn(async move {
             // Callers may name different leaders around an election; each

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use cohort_state::{Request, RequestV1, Response};
 use cohort_store::{ClientWriteError, MemberNode, Raft, RaftError};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// Entries proposed and not yet answered. Two keeps the pipeline busy
 /// while one entry waits on a quorum's flush; more only splits the queue
@@ -127,23 +127,28 @@ impl Proposer {
     }
 }
 
-async fn run(raft: Raft, mut rx: mpsc::Receiver<Pending>, slots: Arc<Semaphore>) {
-    loop {
-        // Take a slot first: while every slot is busy, requests pile up in
-        // the queue and leave together.
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
-        let Some(first) = rx.recv().await else {
-            return;
-        };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
+/// Waits for a free slot, then takes the next queued item and whatever
+/// else is queued behind it, up to `max`. Taking the slot first is what
+/// makes batches: while every slot is busy, items pile up in the queue and
+/// leave together. `None` once the queue or the slots are closed.
+pub(super) async fn next_batch<T>(
+    rx: &mut mpsc::Receiver<T>,
+    slots: &Arc<Semaphore>,
+    max: usize,
+) -> Option<(OwnedSemaphorePermit, Vec<T>)> {
+    let slot = Arc::clone(slots).acquire_owned().await.ok()?;
+    let mut batch = vec![rx.recv().await?];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
         }
+    }
+    Some((slot, batch))
+}
+
+async fn run(raft: Raft, mut rx: mpsc::Receiver<Pending>, slots: Arc<Semaphore>) {
+    while let Some((slot, batch)) = next_batch(&mut rx, &slots, MAX_BATCH).await {
         let raft = raft.clone();
         tokio::spawn(async move {
             propose_batch(&raft, batch).await;
