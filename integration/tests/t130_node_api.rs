@@ -189,6 +189,46 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
         None,
     )?;
     ensure!(code == 404, "unknown MAC: {code}");
+    // whoami answers from an index (nodeapi/ids.rs): a MAC that moves from
+    // one node to another is found on its new node, never on its old one.
+    let (code, body) = api(
+        cluster,
+        1,
+        "GET",
+        "whoami",
+        &[("cohort-ids", "mac=52:54:00:aa:00:02")],
+        None,
+    )?;
+    ensure!(
+        code == 200 && body.contains("\"node\": \"n2\""),
+        "{code} {body}"
+    );
+    cli(m1, &["nodeattrib", "n2", "net.hwaddr=52:54:00:aa:00:22"])?;
+    cli(m1, &["nodedefine", "n3", "net.hwaddr=52:54:00:aa:00:02"])?;
+    let shared: &Cluster = cluster;
+    let moved = |mac: &'static str, want: &'static str| {
+        move || {
+            let found = api(shared, 1, "GET", "whoami", &[("cohort-ids", mac)], None)
+                .ok()
+                .filter(|(code, body)| {
+                    *code == 200 && body.contains(&format!("\"node\": \"{want}\""))
+                })
+                .map(|_| ());
+            async move { found }
+        }
+    };
+    wait_for(
+        "the moved MAC on n3",
+        Duration::from_secs(10),
+        moved("mac=52:54:00:aa:00:02", "n3"),
+    )
+    .await?;
+    wait_for(
+        "n2's new MAC",
+        Duration::from_secs(10),
+        moved("mac=52:54:00:aa:00:22", "n2"),
+    )
+    .await?;
 
     eprintln!("--- registerapikey: unarmed 403 naming nodedeploy; armed once");
     let key = "k-0123456789abcdef0123456789abcdef";

@@ -96,24 +96,8 @@ impl NodeApiService {
     pub(super) fn whoami(&self, ids: &str) -> Result<String, ApiRefusal> {
         let (macs, uuid) =
             parse_ids(ids).map_err(|e| ApiRefusal::BadRequest(format!("cohort-ids: {e}")))?;
-        let found = self.read(|s| {
-            let inv = s.inventory();
-            inv.node_names()
-                .find(|n| {
-                    inv.node_values(n).is_some_and(|vals| {
-                        vals.iter().any(|v| {
-                            (v.name.starts_with("net.")
-                                && v.name.ends_with("hwaddr")
-                                && macs.iter().any(|m| m.eq_ignore_ascii_case(v.value)))
-                                || (v.name == "id.uuid"
-                                    && uuid
-                                        .as_deref()
-                                        .is_some_and(|u| u.eq_ignore_ascii_case(v.value)))
-                        })
-                    })
-                })
-                .map(str::to_owned)
-        });
+        let state = self.member.core().state.clone();
+        let found = self.ids.find(&state, &macs, uuid.as_deref());
         found.ok_or_else(|| {
             ApiRefusal::NotFound(format!(
                 "no node has {ids}; set net.hwaddr or id.uuid with `cohort nodeattrib`"

@@ -19,6 +19,7 @@
 
 mod answers;
 mod auth;
+mod ids;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct NodeApiService {
     member: Arc<Member>,
     keys: auth::KeyCache,
     host: answers::HostDefaults,
+    /// MAC and UUID → node, for `whoami`.
+    ids: ids::IdIndex,
 }
 
 impl NodeApiService {
@@ -48,6 +51,7 @@ impl NodeApiService {
             member,
             keys: auth::KeyCache::default(),
             host: answers::HostDefaults::read(),
+            ids: ids::IdIndex::default(),
         }
     }
 }
