@@ -53,6 +53,8 @@ const RETRY: Duration = Duration::from_secs(2);
 const KEEP_UNREFERENCED: Duration = Duration::from_secs(3600);
 
 type Manifest = BTreeMap<String, TreeEntry>;
+/// The manifest as the state shares it (`State::tree_shared`).
+type SharedManifest = Arc<Manifest>;
 type Members = BTreeMap<String, MemberRecord>;
 type Desired = Arc<BTreeMap<String, Want>>;
 
@@ -74,7 +76,7 @@ pub async fn run(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
     } else {
         tokio::spawn(scrub(tree.clone(), member.clone()))
     };
-    let mut seen: Option<(Manifest, Members)> = None;
+    let mut seen: Option<(SharedManifest, Members)> = None;
     let mut seen_applied = None;
     // When the next pass is due even without a change.
     let mut next_pass = Instant::now();
@@ -85,9 +87,20 @@ pub async fn run(member: Arc<Member>, mut stop: watch::Receiver<bool>) {
         let applied = core.state.last_applied();
         let changed = if seen.is_none() || applied != seen_applied {
             seen_applied = applied;
-            core.state.read(|s| match &seen {
-                Some((m, r)) if m == s.tree() && r == s.members() => None,
-                _ => Some((s.tree().clone(), s.members().clone())),
+            core.state.read(|s| {
+                let tree = s.tree_shared();
+                match &mut seen {
+                    // The same manifest as last time (by pointer: no tree
+                    // command since, so no walk over thousands of entries
+                    // after every applied write), or equal content under a
+                    // new pointer (a snapshot was installed): keep the new
+                    // pointer so the next check is cheap again.
+                    Some((m, r)) if r == s.members() && (Arc::ptr_eq(m, &tree) || **m == *tree) => {
+                        *m = tree;
+                        None
+                    }
+                    _ => Some((tree, s.members().clone())),
+                }
             })
         } else {
             None

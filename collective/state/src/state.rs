@@ -5,6 +5,7 @@
 //! (`apply/`). Queries hand out references; the CLI layer formats them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use cohort_api::inventory::{Inventory, Outcome};
 use serde::{Deserialize, Serialize};
@@ -65,7 +66,10 @@ pub struct State {
     pub(crate) data_key_fingerprint: Option<[u8; 32]>,
     pub(crate) dedupe: Dedupe,
     /// The synchronized tree's manifest: path → entry, in path order.
-    pub(crate) tree: BTreeMap<String, TreeEntry>,
+    /// Shared, so that a reader can keep the manifest it last saw and tell
+    /// by pointer whether it changed since (`tree_shared`); a change clones
+    /// the map only while such a copy is held.
+    pub(crate) tree: Arc<BTreeMap<String, TreeEntry>>,
     /// What loading the last snapshot reported; not part of the state.
     pub(crate) restore_warnings: Vec<String>,
 }
@@ -140,6 +144,12 @@ impl State {
     /// The synchronized tree's manifest.
     pub fn tree(&self) -> &BTreeMap<String, TreeEntry> {
         &self.tree
+    }
+
+    /// The manifest as a shared handle: the same pointer (`Arc::ptr_eq`)
+    /// as long as no tree command changed it, whatever else was applied.
+    pub fn tree_shared(&self) -> Arc<BTreeMap<String, TreeEntry>> {
+        Arc::clone(&self.tree)
     }
 
     pub fn data_key_fingerprint(&self) -> Option<[u8; 32]> {

@@ -7,6 +7,7 @@
 //! tree, a file where the tree has a directory or the other way round.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use cohort_api::inventory::Outcome;
 
@@ -52,8 +53,9 @@ impl State {
             self.check_shape(path, &incoming)?;
         }
         let changed = incoming.len();
+        let tree = Arc::make_mut(&mut self.tree);
         for (path, entry) in incoming {
-            self.tree.insert(path.to_owned(), entry.clone());
+            tree.insert(path.to_owned(), entry.clone());
         }
         Ok(Outcome {
             warnings: Vec::new(),
@@ -101,7 +103,8 @@ impl State {
 
     pub(super) fn tree_remove(&mut self, path: &str) -> Applied {
         validate_tree_path(path).map_err(ApplyError::invalid)?;
-        if self.tree.remove(path).is_some() {
+        if self.tree.contains_key(path) {
+            Arc::make_mut(&mut self.tree).remove(path);
             return Ok(Outcome {
                 warnings: Vec::new(),
                 changed: 1,
@@ -119,8 +122,9 @@ impl State {
                 "{path} is not in the tree (cohort tree ls lists what is)"
             )));
         }
+        let tree = Arc::make_mut(&mut self.tree);
         for p in &under {
-            self.tree.remove(p);
+            tree.remove(p);
         }
         Ok(Outcome {
             warnings: Vec::new(),

@@ -84,7 +84,10 @@ impl SnapshotV2 {
         for (path, entry) in self.tree {
             crate::tree::validate_tree_path(&path)
                 .map_err(|e| SnapshotError::Corrupt(format!("tree: {e}")))?;
-            if state.tree.insert(path.clone(), entry.into()).is_some() {
+            if std::sync::Arc::make_mut(&mut state.tree)
+                .insert(path.clone(), entry.into())
+                .is_some()
+            {
                 return Err(SnapshotError::Corrupt(format!(
                     "tree path \"{path}\" is listed twice"
                 )));

@@ -145,3 +145,25 @@ fn modes_beyond_permission_bits_are_refused() {
         Refused(Bad, "beyond rwxrwxrwx"),
     )]);
 }
+
+/// The sync task keeps the manifest it last saw and compares pointers:
+/// other writes must leave the pointer alone, tree writes must change it,
+/// and the copy held must keep what it held.
+#[test]
+fn the_shared_manifest_changes_pointer_only_with_the_tree() {
+    let mut s = check(&[(put(&[("public/a", file(1))]), Changed(1))]);
+    let held = s.tree_shared();
+    let s2 = check_at(&mut s, &[(T0, define("n[1-3]", &[]), Changed(3))]);
+    assert!(
+        std::sync::Arc::ptr_eq(&held, &s2.tree_shared()),
+        "a node write moved the manifest"
+    );
+    let mut s3 = s2.clone();
+    let s4 = check_at(&mut s3, &[(T0, put(&[("public/b", file(2))]), Changed(1))]);
+    assert!(!std::sync::Arc::ptr_eq(&held, &s4.tree_shared()));
+    assert_eq!(held.len(), 1, "the held copy changed under its holder");
+    assert_eq!(s4.tree().len(), 2);
+    let s5 = check_at(&mut s3, &[(T0, rm("public/a"), Changed(1))]);
+    assert_eq!(s5.tree().keys().collect::<Vec<_>>(), ["public/b"]);
+    assert_eq!(held.len(), 1);
+}
