@@ -164,9 +164,12 @@ pub fn place_file(
     let tmp = temp_name(&dir);
     // The inode is shared with the blob, so its mode is too: link only when
     // the blob has the wanted mode already or no other tree path uses it.
-    let linkable = blob_meta.permissions().mode() & 0o7777 == mode || blob_meta.nlink() == 1;
+    let same_mode = blob_meta.permissions().mode() & 0o7777 == mode;
+    let linkable = same_mode || blob_meta.nlink() == 1;
+    // chmod only when the mode differs: it is a journalled inode update,
+    // and a tree of thousands of 0644 files would pay one per file.
     let linked = linkable
-        && fs::set_permissions(&blob, fs::Permissions::from_mode(mode)).is_ok()
+        && (same_mode || fs::set_permissions(&blob, fs::Permissions::from_mode(mode)).is_ok())
         && fs::hard_link(&blob, &tmp).is_ok();
     if !linked {
         // Another file system, or another mode in use: a private copy.
