@@ -107,6 +107,11 @@ impl PeerService {
     }
 }
 
+/// The Raft core is being replaced (a join): the caller retries.
+fn restarting() -> Status {
+    Status::unavailable("this member is restarting its Raft core")
+}
+
 /// The leader's answer to one forwarded write, or why it has none.
 fn forwarded_answer(answer: Option<Proposed>) -> Result<StateResponse, Status> {
     match answer {
@@ -114,9 +119,7 @@ fn forwarded_answer(answer: Option<Proposed>) -> Result<StateResponse, Status> {
         Some(Err(e)) if e.forward_to_leader().is_some() => {
             Err(Status::unavailable("this member is no longer the leader"))
         }
-        None => Err(Status::unavailable(
-            "this member is restarting its Raft core",
-        )),
+        None => Err(restarting()),
         Some(Err(e)) => Err(Status::internal(e.to_string())),
     }
 }
@@ -187,6 +190,7 @@ impl Peer for PeerService {
                 for v1 in &mut batch {
                     v1.now_ms = now;
                 }
+                let count = batch.len();
                 let answers = match tokio::time::timeout(
                     LEADER_DEADLINE,
                     proposer.propose_all(batch),
@@ -196,6 +200,10 @@ impl Peer for PeerService {
                     Ok(answers) => answers,
                     Err(_) => return Err(self.forward_timed_out().await),
                 };
+                // The queue closed part-way (the core is being replaced).
+                if answers.len() != count {
+                    return Err(restarting());
+                }
                 // One failure fails the RPC; the follower retries every write
                 // of it, and those that did commit answer from dedupe.
                 let replies = answers
