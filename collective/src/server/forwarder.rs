@@ -27,7 +27,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::dial::Dialer;
 use super::member::LEADER_DEADLINE;
-use super::proposer::next_batch;
+use super::proposer::{next_batch, slot_if_idle};
 use super::wire;
 
 /// Forward RPCs in flight. Each waits for a whole commit on the leader;
@@ -74,9 +74,7 @@ impl Forwarder {
         request: RequestV1,
     ) -> Result<Response, Failure> {
         // Nothing queued and a slot free: go now, from the caller's task.
-        if self.tx.capacity() == self.tx.max_capacity()
-            && let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned()
-        {
+        if let Some(slot) = slot_if_idle(&self.tx, &self.slots) {
             let answer = send(&self.dialer, leader, vec![request]).await;
             drop(slot);
             return answer.and_then(|mut answers| {

@@ -91,9 +91,7 @@ impl Proposer {
     pub async fn propose(&self, request: RequestV1) -> Option<Proposed> {
         // Nothing queued and a slot free: propose from the caller's own
         // task, sparing a lone writer two task hand-offs.
-        if self.tx.capacity() == self.tx.max_capacity()
-            && let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned()
-        {
+        if let Some(slot) = slot_if_idle(&self.tx, &self.slots) {
             let answer = self.raft.client_write(Request::V1(request)).await;
             drop(slot);
             return Some(
@@ -125,6 +123,18 @@ impl Proposer {
         }
         out
     }
+}
+
+/// A slot, when nothing is queued and one is free: the caller may then go
+/// at once from its own task, sparing a lone item two task hand-offs.
+pub(super) fn slot_if_idle<T>(
+    tx: &mpsc::Sender<T>,
+    slots: &Arc<Semaphore>,
+) -> Option<OwnedSemaphorePermit> {
+    if tx.capacity() != tx.max_capacity() {
+        return None;
+    }
+    Arc::clone(slots).try_acquire_owned().ok()
 }
 
 /// Waits for a free slot, then takes the next queued item and whatever

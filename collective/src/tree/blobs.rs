@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use ring::digest::{Context, SHA256};
+use rustix::io::Errno;
 
 /// Bytes read per step when hashing files already on disk.
 const HASH_BUF: usize = 1 << 20;
@@ -213,18 +214,13 @@ impl BlobStore {
         match write_nameless(&dir, &dest, data) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            // No O_TMPFILE here: the upload path's part and rename.
             Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc_errno::EOPNOTSUPP | libc_errno::EISDIR | libc_errno::EINVAL)
-                ) =>
+                if Errno::from_io_error(&e).is_some_and(|n| {
+                    [Errno::OPNOTSUPP, Errno::ISDIR, Errno::INVAL].contains(&n)
+                }) =>
             {
-                let mut w = self.resume(sha, data.len() as u64)?;
-                if w.len() > 0 {
-                    // A part from an earlier attempt: start it over.
-                    w.discard();
-                    w = self.resume(sha, data.len() as u64)?;
-                }
+                let mut w = self.upload(data.len() as u64)?;
                 w.write(data)?;
                 w.finish_fetched().map(|_| ())
             }
@@ -458,13 +454,6 @@ impl BlobWriter {
     pub fn discard(self) {
         let _ = fs::remove_file(&self.part);
     }
-}
-
-/// Error numbers `write_nameless` falls back on (Linux values).
-mod libc_errno {
-    pub const EOPNOTSUPP: i32 = 95;
-    pub const EISDIR: i32 = 21;
-    pub const EINVAL: i32 = 22;
 }
 
 /// Writes `data` to a nameless file in `dir`, then links it as `dest`.
