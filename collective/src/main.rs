@@ -17,6 +17,11 @@ mod osdeploy;
 mod server;
 mod tree;
 
+// jemalloc: freed transfer buffers are reused instead of handed back to the
+// kernel and faulted in again (see the workspace Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }

@@ -256,6 +256,7 @@ pub async fn answer(
         }
     }
     info!(member = %req.name, "member joined");
+    member.membership_changed.notify_one();
     let mut members: Vec<MemberInfo> = member
         .read_linearizable(|s| s.members().values().map(member_info).collect())
         .await

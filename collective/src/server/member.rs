@@ -66,6 +66,10 @@ pub struct Member {
     seen_self: std::sync::atomic::AtomicBool,
     /// Groups the writes this member forwards to the leader.
     forwarder: Forwarder,
+    /// Woken when the member table changed here (a join was committed), so
+    /// the membership reconciler adds the new member now rather than at its
+    /// next tick.
+    pub membership_changed: tokio::sync::Notify,
 }
 
 /// The Raft member and the state machine it applies to.
@@ -121,6 +125,7 @@ impl Member {
     pub fn new(base: Base, core: Core, collective: Collective) -> Member {
         Member {
             forwarder: Forwarder::start(base.dialer.clone()),
+            membership_changed: tokio::sync::Notify::new(),
             name: base.name,
             raft_id: base.raft_id,
             config: base.config,

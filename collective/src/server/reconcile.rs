@@ -137,8 +137,12 @@ pub async fn membership_reconciler(member: Arc<Member>, mut stop: watch::Receive
         if let Err(e) = reconcile_once(&member).await {
             warn!(error = %e, "membership change failed; retrying");
         }
-        if tick_or_stop(&mut stop).await {
-            return;
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            // A join committed on this member: its learner is added at once
+            // (the tick alone made a join wait up to half a second).
+            _ = member.membership_changed.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
         }
     }
 }

@@ -24,11 +24,22 @@
 //! upload is acknowledged to an admin, and the uploading member may hold
 //! the only copy.
 //!
+//! A fetch writes its part with `O_DIRECT` where the file system allows it
+//! (see [`Staging`]): the bytes go from one reused, aligned buffer to the
+//! disk without passing through the page cache. On these virtual machines
+//! filling fresh page-cache pages is the slow part of writing (measured
+//! with dd, 1 GiB: 1.8 GB/s direct, 0.34-0.45 GB/s buffered on pages the
+//! guest had handed back, 4.4 GB/s on pages it still held), and a fetched
+//! blob is not read again soon: it is placed by hard link and served later.
+//! Uploads stay buffered: the uploading member serves them to the others
+//! at once.
+//!
 //! Blocking I/O throughout: callers run it on the blocking pool.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
@@ -131,14 +142,16 @@ impl BlobStore {
         let part = self.tmp_dir().join(format!("{}.part", hex(sha)));
         let mut file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(false)
             .open(&part)
             .map_err(io_err("cannot open", &part))?;
         let mut ctx = Context::new(&SHA256);
         let mut len = file.metadata().map_err(io_err("cannot stat", &part))?.len();
         if len > size {
-            // Longer than the blob can be: nothing in it can be trusted.
+            // Longer than the blob can be (or a padded last direct write
+            // whose truncation a crash cut off): nothing in it can be trusted.
             file.set_len(0).map_err(io_err("cannot truncate", &part))?;
             len = 0;
         } else if len > 0 {
@@ -152,6 +165,15 @@ impl BlobStore {
                 len = 0;
             }
         }
+        file.seek(SeekFrom::Start(len))
+            .map_err(io_err("cannot seek in", &part))?;
+        // Direct writes need an aligned file offset: a part left by a
+        // buffered writer is continued buffered.
+        let direct = if len % DIRECT_ALIGN as u64 == 0 {
+            Staging::direct(&file)
+        } else {
+            None
+        };
         Ok(BlobWriter {
             file,
             part,
@@ -161,6 +183,7 @@ impl BlobStore {
             expect: Some(*sha),
             target: None,
             store: self.clone(),
+            direct,
         })
     }
 
@@ -183,6 +206,7 @@ impl BlobStore {
             expect: None,
             target: Some(size),
             store: self.clone(),
+            direct: None,
         })
     }
 
@@ -364,6 +388,8 @@ pub struct BlobWriter {
     /// Exact length required at the end (an upload's declared size).
     target: Option<u64>,
     store: BlobStore,
+    /// Bytes not yet written, when the part is written with `O_DIRECT`.
+    direct: Option<Staging>,
 }
 
 impl BlobWriter {
@@ -378,9 +404,11 @@ impl BlobWriter {
         if end > self.limit {
             return Err(BlobError::TooLong { limit: self.limit });
         }
-        self.file
-            .write_all(data)
-            .map_err(io_err("cannot write", &self.part))?;
+        match &mut self.direct {
+            None => self.file.write_all(data),
+            Some(staging) => staging.put(&mut self.file, data),
+        }
+        .map_err(io_err("cannot write", &self.part))?;
         self.ctx.update(data);
         self.len = end;
         Ok(())
@@ -398,7 +426,7 @@ impl BlobWriter {
         self.finish_with(false)
     }
 
-    fn finish_with(self, durable: bool) -> Result<Sha256, BlobError> {
+    fn finish_with(mut self, durable: bool) -> Result<Sha256, BlobError> {
         if let Some(declared) = self.target
             && self.len != declared
         {
@@ -406,6 +434,13 @@ impl BlobWriter {
                 got: self.len,
                 declared,
             };
+            self.discard();
+            return Err(e);
+        }
+        if let Some(mut staging) = self.direct.take()
+            && let Err(e) = staging.drain(&mut self.file, self.len)
+        {
+            let e = io_err("cannot write", &self.part)(e);
             self.discard();
             return Err(e);
         }
@@ -453,6 +488,121 @@ impl BlobWriter {
     /// Drops the part file.
     pub fn discard(self) {
         let _ = fs::remove_file(&self.part);
+    }
+}
+
+/// Alignment of direct writes: of the buffer, the length and the file
+/// offset (the logical block size is at most this on any disk we meet).
+const DIRECT_ALIGN: usize = 4096;
+/// Bytes per direct write (a whole chunk of `FetchBlob`).
+const DIRECT_WRITE: usize = 1 << 20;
+/// Staging buffers kept for reuse: a fresh buffer per blob would be fresh
+/// memory, the very cost direct writes avoid.
+const STAGING_KEPT: usize = 32;
+static STAGING: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// The aligned buffer of a part written with `O_DIRECT`: bytes collect
+/// here and go to the disk [`DIRECT_WRITE`] at a time, so every write but
+/// the last is whole and aligned. The last is padded with zeros to the
+/// alignment and the file truncated to its length afterwards. Should a
+/// direct write be refused (`EINVAL`: some file system or device wants
+/// more), the file drops `O_DIRECT` and the writer goes on buffered.
+struct Staging {
+    mem: Vec<u8>,
+    /// Where the aligned area starts in `mem`.
+    at: usize,
+    filled: usize,
+    /// Whether the file still has `O_DIRECT`.
+    direct: bool,
+}
+
+impl Staging {
+    /// Turns on `O_DIRECT` for `file` and takes a buffer; `None` where the
+    /// file system has no direct I/O (tmpfs on older kernels, FUSE, ...).
+    fn direct(file: &File) -> Option<Staging> {
+        use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+        let mem = STAGING
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.pop())
+            .unwrap_or_else(|| vec![0u8; DIRECT_WRITE + DIRECT_ALIGN]);
+        let at = mem.as_ptr().align_offset(DIRECT_ALIGN);
+        if at >= DIRECT_ALIGN {
+            return None;
+        }
+        let flags = fcntl_getfl(file).ok()?;
+        fcntl_setfl(file, flags | OFlags::DIRECT).ok()?;
+        Some(Staging {
+            mem,
+            at,
+            filled: 0,
+            direct: true,
+        })
+    }
+
+    /// Stages `data`, writing every full buffer.
+    fn put(&mut self, file: &mut File, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let n = (DIRECT_WRITE - self.filled).min(data.len());
+            let from = self.at + self.filled;
+            self.mem[from..from + n].copy_from_slice(&data[..n]);
+            self.filled += n;
+            data = &data[n..];
+            if self.filled == DIRECT_WRITE {
+                self.write(file, DIRECT_WRITE)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is staged (padded), then cuts the file to `len` bytes.
+    fn drain(&mut self, file: &mut File, len: u64) -> io::Result<()> {
+        if self.filled == 0 {
+            return Ok(());
+        }
+        let padded = self.filled.next_multiple_of(DIRECT_ALIGN);
+        let pad = self.at + self.filled..self.at + padded;
+        self.mem[pad].fill(0);
+        let n = if self.direct { padded } else { self.filled };
+        let tail = self.filled;
+        self.write(file, n)?;
+        if n != tail {
+            file.set_len(len)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the first `n` staged bytes and empties the buffer.
+    fn write(&mut self, file: &mut File, n: usize) -> io::Result<()> {
+        let mut done = 0;
+        while done < n {
+            let from = self.at + done;
+            match file.write(&self.mem[from..self.at + n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(k) => done += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.direct && Errno::from_io_error(&e) == Some(Errno::INVAL) => {
+                    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+                    let flags = fcntl_getfl(&*file)?;
+                    fcntl_setfl(&*file, flags - OFlags::DIRECT)?;
+                    self.direct = false;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.filled = 0;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let mem = std::mem::take(&mut self.mem);
+        if let Ok(mut kept) = STAGING.lock()
+            && kept.len() < STAGING_KEPT
+        {
+            kept.push(mem);
+        }
     }
 }
 
@@ -520,16 +670,110 @@ mod tests {
         let sha = crate::server::sha256(&data);
         let mut w = store.resume(&sha, data.len() as u64).expect("resume");
         w.write(&data[..HASH_BUF + 5]).expect("write");
-        // The member dies here: the writer is dropped, the part stays.
+        // The member dies here: the writer is dropped, the part stays with
+        // what reached the disk (a direct writer's staged tail does not).
         drop(w);
         let mut w = store.resume(&sha, data.len() as u64).expect("resume again");
-        assert_eq!(w.len(), HASH_BUF as u64 + 5);
-        w.write(&data[HASH_BUF + 5..]).expect("write rest");
+        let kept = w.len() as usize;
+        assert!(kept > 0 && kept <= HASH_BUF + 5, "resumed at {kept}");
+        w.write(&data[kept..]).expect("write rest");
         assert_eq!(w.finish().expect("finish"), sha);
         assert!(store.has(&sha));
         assert_eq!(fs::read(store.path(&sha)).expect("read"), data);
         assert!(store.verify(&sha).expect("verify"));
         assert!(store.parts().is_empty(), "the part was renamed away");
+    }
+
+    /// Whether `dir`'s file system takes `O_DIRECT` opens.
+    fn direct_io_works(dir: &Path) -> bool {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(rustix::fs::OFlags::DIRECT.bits() as i32)
+            .open(dir.join("probe"))
+            .is_ok()
+    }
+
+    #[test]
+    fn a_fetch_writes_directly_in_odd_pieces_and_keeps_the_exact_length() {
+        let (dir, store) = store();
+        // Unaligned pieces around the staging size, and an unaligned end.
+        let data = content(2 * DIRECT_WRITE + 3 * DIRECT_ALIGN + 777);
+        let sha = crate::server::sha256(&data);
+        let mut w = store.resume(&sha, data.len() as u64).expect("resume");
+        if direct_io_works(dir.path()) {
+            let flags = rustix::fs::fcntl_getfl(&w.file).expect("flags");
+            assert!(flags.contains(rustix::fs::OFlags::DIRECT), "{flags:?}");
+            assert!(w.direct.is_some());
+        }
+        let mut at = 0usize;
+        for piece in [
+            1,
+            DIRECT_ALIGN - 1,
+            DIRECT_WRITE,
+            5,
+            DIRECT_WRITE / 3,
+            usize::MAX,
+        ]
+        .iter()
+        .cycle()
+        {
+            let end = at.saturating_add(*piece).min(data.len());
+            w.write(&data[at..end]).expect("write");
+            at = end;
+            if at == data.len() {
+                break;
+            }
+        }
+        assert_eq!(w.finish_fetched().expect("finish"), sha);
+        let on_disk = fs::read(store.path(&sha)).expect("read");
+        assert_eq!(on_disk.len(), data.len(), "padding cut off");
+        assert_eq!(on_disk, data);
+        assert!(store.parts().is_empty());
+        // A blob of exactly one staging buffer: no padding, no truncation.
+        let whole = content(DIRECT_WRITE);
+        let sha = crate::server::sha256(&whole);
+        let mut w = store.resume(&sha, whole.len() as u64).expect("resume");
+        w.write(&whole).expect("write");
+        assert_eq!(w.finish_fetched().expect("finish"), sha);
+        assert_eq!(fs::read(store.path(&sha)).expect("read"), whole);
+    }
+
+    #[test]
+    fn a_part_of_unaligned_length_is_continued_buffered() {
+        let (_dir, store) = store();
+        let data = content(DIRECT_WRITE + 999);
+        let sha = crate::server::sha256(&data);
+        let part = store.tmp_dir().join(format!("{}.part", hex(&sha)));
+        fs::write(&part, &data[..1000]).expect("write part");
+        let mut w = store.resume(&sha, data.len() as u64).expect("resume");
+        assert_eq!(w.len(), 1000);
+        assert!(
+            w.direct.is_none(),
+            "an unaligned offset cannot be written directly"
+        );
+        w.write(&data[1000..]).expect("write rest");
+        assert_eq!(w.finish_fetched().expect("finish"), sha);
+        assert_eq!(fs::read(store.path(&sha)).expect("read"), data);
+    }
+
+    #[test]
+    fn a_padded_last_write_cut_off_before_its_truncation_starts_over() {
+        let (_dir, store) = store();
+        let data = content(DIRECT_ALIGN + 10);
+        let sha = crate::server::sha256(&data);
+        // What a crash between the padded write and the truncation leaves.
+        let mut padded = data.clone();
+        padded.resize(2 * DIRECT_ALIGN, 0);
+        let part = store.tmp_dir().join(format!("{}.part", hex(&sha)));
+        fs::write(&part, &padded).expect("write part");
+        let mut w = store.resume(&sha, data.len() as u64).expect("resume");
+        assert_eq!(w.len(), 0, "a part longer than the blob is not trusted");
+        w.write(&data).expect("write");
+        assert_eq!(w.finish_fetched().expect("finish"), sha);
+        assert_eq!(fs::read(store.path(&sha)).expect("read"), data);
     }
 
     #[test]
