@@ -2,6 +2,7 @@
 //! Invoked through a symlink named like a confluent command (`nodeattrib`),
 //! it behaves as `cohort nodeattrib`.
 
+mod chunks;
 mod cli;
 mod config;
 mod crypt;

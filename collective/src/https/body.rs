@@ -1,28 +1,29 @@
 //! The one response body type: a queue of in-memory pieces and file
-//! extents, streamed in large chunks read on the blocking pool.
+//! extents, streamed in large chunks.
 //!
 //! A whole file, one range and a multipart answer are the same thing here:
 //! a list of [`Segment`]s. Memory stays bounded per response: at most one
-//! chunk being sent and one being read ahead, so the disk read of chunk
-//! N+1 overlaps the encryption and sending of chunk N. Each chunk is read
+//! chunk being sent and one being read ahead, so a disk read of chunk N+1
+//! overlaps the encryption and sending of chunk N. Each chunk is read
 //! straight into the buffer that hyper and rustls then consume (no copy in
-//! between), and the buffers come back to a [`BufferPool`] once rustls has
-//! taken their bytes: fresh half-megabyte allocations are fresh mappings,
-//! and faulting and zeroing their pages cost a fifth of the CPU in the
-//! benchmark before the pool. A file shorter than announced ends the body with an error,
-//! which makes hyper abort the connection: a client never takes a
+//! between), from the page cache on the connection's own thread when it
+//! is there, into a buffer that comes back to the service's pool
+//! (`crate::chunks`). A file shorter than announced ends the body with an
+//! error, which makes hyper abort the connection: a client never takes a
 //! truncated file for a whole one.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::future::Future as _;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use hyper::body::{Bytes, Frame, SizeHint};
-use tokio::task::JoinHandle;
+
+pub use crate::chunks::BufferPool;
+use crate::chunks::ChunkRead;
 
 /// One piece of a body.
 #[derive(Debug)]
@@ -31,62 +32,6 @@ pub enum Segment {
     Bytes(Bytes),
     /// `len` bytes of the response's file from `offset`.
     File { offset: u64, len: u64 },
-}
-
-/// Chunk buffers kept for reuse, shared by all responses.
-#[derive(Debug)]
-pub struct BufferPool {
-    free: Mutex<Vec<Vec<u8>>>,
-    /// Idle buffers kept at most; the rest go back to the allocator.
-    keep: usize,
-}
-
-impl BufferPool {
-    pub fn new(keep: usize) -> BufferPool {
-        BufferPool {
-            free: Mutex::new(Vec::with_capacity(keep)),
-            keep,
-        }
-    }
-
-    /// An empty buffer with room for `n` bytes.
-    fn take(&self, n: usize) -> Vec<u8> {
-        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
-        match reused {
-            Some(mut buf) if buf.capacity() >= n => {
-                buf.clear();
-                buf
-            }
-            _ => Vec::with_capacity(n),
-        }
-    }
-
-    fn give(&self, buf: Vec<u8>) {
-        if let Ok(mut free) = self.free.lock()
-            && free.len() < self.keep
-        {
-            free.push(buf);
-        }
-    }
-}
-
-/// A chunk's buffer on its way through hyper and rustls; back to the pool
-/// when they drop it.
-struct Pooled {
-    buf: Vec<u8>,
-    pool: Arc<BufferPool>,
-}
-
-impl AsRef<[u8]> for Pooled {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf
-    }
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        self.pool.give(std::mem::take(&mut self.buf));
-    }
 }
 
 /// Where file chunks are read from, and into what.
@@ -104,7 +49,7 @@ pub struct Body {
     segments: VecDeque<Segment>,
     source: Option<Source>,
     /// The chunk being read ahead, if any.
-    reading: Option<JoinHandle<io::Result<Bytes>>>,
+    reading: Option<ChunkRead>,
     /// Bytes not yet handed to hyper (segments plus the read in flight).
     remaining: u64,
 }
@@ -157,7 +102,6 @@ impl Body {
         let Some(source) = &self.source else {
             return;
         };
-        let (file, pool) = (source.file.clone(), source.pool.clone());
         // `chunk` fits in usize, so the minimum does too.
         let n = (*len).min(source.chunk as u64) as usize;
         let at = *offset;
@@ -166,30 +110,8 @@ impl Body {
         if *len == 0 {
             self.segments.pop_front();
         }
-        self.reading = Some(tokio::task::spawn_blocking(move || {
-            read_chunk(&file, at, n, pool)
-        }));
+        self.reading = Some(source.pool.read(&source.file, at, n));
     }
-}
-
-/// Reads exactly `n` bytes at `offset`. `read_to_end` fills the vector's
-/// spare capacity directly, so the buffer is never zeroed first.
-fn read_chunk(file: &File, offset: u64, n: usize, pool: Arc<BufferPool>) -> io::Result<Bytes> {
-    // Only one read of a body is in flight at a time, and each response
-    // opens its own file, so the shared cursor is ours alone.
-    let mut reader = file;
-    reader.seek(SeekFrom::Start(offset))?;
-    let mut buf = pool.take(n);
-    let read = reader.take(n as u64).read_to_end(&mut buf);
-    let chunk = Pooled { buf, pool };
-    read?;
-    if chunk.buf.len() != n {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "file shrank while being served",
-        ));
-    }
-    Ok(Bytes::from_owner(chunk))
 }
 
 impl hyper::body::Body for Body {
@@ -219,7 +141,7 @@ impl hyper::body::Body for Body {
         };
         let chunk = ready!(Pin::new(reading).poll(cx));
         this.reading = None;
-        let chunk = chunk.map_err(io::Error::other).and_then(|r| r)?;
+        let chunk = chunk?;
         this.remaining -= chunk.len() as u64;
         // The next read runs while hyper sends this one.
         this.read_ahead();
@@ -321,11 +243,10 @@ mod tests {
             pool.clone(),
         );
         assert_eq!(collect(body).await.unwrap(), vec![7u8; 1000]);
-        let kept = pool.free.lock().unwrap();
+        let kept = pool.idle();
         // One or two buffers were in use at once, depending on whether the
         // read ahead started before the previous chunk was dropped.
         assert!((1..=2).contains(&kept.len()), "{} kept", kept.len());
-        assert!(kept.iter().all(|b| b.capacity() >= 300));
     }
 
     #[tokio::test]

@@ -9,8 +9,11 @@
 //! once they are mixed) and the fetch starts over with the next peer.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::future::Future as _;
+use std::io::{self, Read};
 use std::pin::Pin;
+use std::sync::{Arc, LazyLock};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use cohort_proto::peer_client::PeerClient;
@@ -20,6 +23,7 @@ use tonic::Status;
 
 use super::Tree;
 use super::blobs::{BlobStore, BlobWriter, Sha256, from_bytes, hex};
+use crate::chunks::{BufferPool, ChunkRead};
 use crate::server::dial::Dialer;
 
 /// Bytes per chunk sent.
@@ -28,13 +32,15 @@ pub const CHUNK: usize = 1 << 20;
 /// The reply stream of `FetchBlob`.
 pub type ChunkStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<BlobChunk, Status>> + Send>>;
 
-/// Serves blob `sha` from `offset` (the `FetchBlob` handler's work): reads
-/// run on the blocking pool, one chunk ahead of the network.
+/// Serves blob `sha` from `offset` (the `FetchBlob` handler's work), a
+/// chunk at a time as tonic asks for the next: from the page cache on
+/// tonic's own thread, from the disk on the blocking pool
+/// (`crate::chunks`), into pooled buffers.
 pub fn serve(blobs: &BlobStore, sha: &[u8], offset: u64) -> Result<ChunkStream, Status> {
     let sha = from_bytes(sha)
         .ok_or_else(|| Status::invalid_argument("sha256 must be 32 bytes (a SHA-256 hash)"))?;
     let path = blobs.path(&sha);
-    let mut file = match File::open(&path) {
+    let file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Status::not_found(format!(
@@ -53,40 +59,63 @@ pub fn serve(blobs: &BlobStore, sha: &[u8], offset: u64) -> Result<ChunkStream, 
             "offset {offset} is past the end of the {len}-byte blob"
         )));
     }
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| Status::internal(format!("cannot seek in blob: {e}")))?;
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
-        let mut size = len;
-        let mut remaining = len - offset;
-        loop {
-            // Sized to what is left, and not zeroed first: most blobs of an
-            // OS tree are a few KiB, and a zeroed 1 MiB buffer per blob
-            // (a fresh mapping each time, at that size) was a third of the
-            // serving member's CPU in bench/tree.sh.
-            let want = remaining.min(CHUNK as u64);
-            let mut data = Vec::with_capacity(want as usize);
-            let n = match (&mut file).take(want).read_to_end(&mut data) {
-                Ok(0) => return,
-                Ok(n) => n,
-                Err(e) => {
-                    let _ =
-                        tx.blocking_send(Err(Status::internal(format!("cannot read blob: {e}"))));
-                    return;
-                }
-            };
-            remaining = remaining.saturating_sub(n as u64);
-            // The size travels in the first chunk only.
-            let chunk = BlobChunk {
-                data: data.into(),
-                size: std::mem::take(&mut size),
-            };
-            if tx.blocking_send(Ok(chunk)).is_err() {
-                return; // the fetcher went away
+    Ok(Box::pin(Chunks {
+        file: Arc::new(file),
+        at: offset,
+        end: len,
+        size: len,
+        reading: None,
+    }))
+}
+
+/// Chunk buffers of blob streams, shared by all of them (16 MiB idle at
+/// most).
+static CHUNK_BUFFERS: LazyLock<Arc<BufferPool>> = LazyLock::new(|| Arc::new(BufferPool::new(16)));
+
+/// The chunks of one blob from `at` to `end`.
+struct Chunks {
+    file: Arc<File>,
+    at: u64,
+    end: u64,
+    /// The blob's size, sent in the first chunk only (then 0).
+    size: u64,
+    reading: Option<ChunkRead>,
+}
+
+impl tokio_stream::Stream for Chunks {
+    type Item = Result<BlobChunk, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.reading.is_none() {
+            if this.at >= this.end {
+                return Poll::Ready(None);
+            }
+            let n = (this.end - this.at).min(CHUNK as u64) as usize;
+            this.reading = Some(CHUNK_BUFFERS.read(&this.file, this.at, n));
+        }
+        let Some(reading) = this.reading.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let read = ready!(Pin::new(reading).poll(cx));
+        this.reading = None;
+        match read {
+            Ok(data) => {
+                this.at += data.len() as u64;
+                Poll::Ready(Some(Ok(BlobChunk {
+                    data,
+                    size: std::mem::take(&mut this.size),
+                })))
+            }
+            Err(e) => {
+                // Nothing after an error: the fetcher resumes elsewhere.
+                this.at = this.end;
+                Poll::Ready(Some(Err(Status::internal(format!(
+                    "cannot read blob: {e}"
+                )))))
             }
         }
-    });
-    Ok(Box::pin(ReceiverStream::new(rx)))
+    }
 }
 
 /// Largest blob a `FetchBlobs` reply carries whole; larger ones are
@@ -381,6 +410,33 @@ mod tests {
             .unwrap();
         assert_eq!(many.code(), tonic::Code::InvalidArgument);
         assert!(many.message().contains("at most 256"), "{}", many.message());
+    }
+
+    #[tokio::test]
+    async fn a_blob_streams_in_chunks_from_any_offset_with_its_size_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let data: Vec<u8> = (0..5 * CHUNK / 2).map(|i| (i % 253) as u8).collect();
+        let sha = blobs.put_bytes(&data).unwrap();
+        for offset in [0, 1, CHUNK as u64 + 7, data.len() as u64] {
+            let chunks: Vec<BlobChunk> = serve(&blobs, &sha, offset)
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+                .await;
+            let got: Vec<u8> = chunks.iter().flat_map(|c| c.data.to_vec()).collect();
+            assert_eq!(got, data[offset as usize..], "from {offset}");
+            assert!(chunks.iter().all(|c| c.data.len() <= CHUNK));
+            let sizes: Vec<u64> = chunks.iter().map(|c| c.size).collect();
+            if let Some((first, rest)) = sizes.split_first() {
+                assert_eq!(*first, data.len() as u64, "the size comes first");
+                assert!(rest.iter().all(|&s| s == 0));
+            }
+        }
+        let past = serve(&blobs, &sha, data.len() as u64 + 1).err().unwrap();
+        assert_eq!(past.code(), tonic::Code::OutOfRange);
+        let absent = serve(&blobs, &[3u8; 32], 0).err().unwrap();
+        assert_eq!(absent.code(), tonic::Code::NotFound);
     }
 
     #[tokio::test]

@@ -486,6 +486,10 @@ fn jobs(missing: BTreeMap<Sha256, u64>) -> Vec<Job> {
     if !batch.is_empty() {
         batches.push(Job::Small(batch));
     }
+    // Largest first: a big blob is one stream at a time, and one started
+    // last would leave the round waiting on it alone.
+    let mut large = large;
+    large.sort_by_key(|&(sha, size)| (std::cmp::Reverse(size), sha));
     let mut large = large.into_iter().map(|(sha, size)| Job::Large(sha, size));
     let mut batches = batches.into_iter();
     let mut out = Vec::new();
@@ -668,5 +672,24 @@ mod tests {
         assert!(matches!(jobs[0], Job::Large(..)));
         assert!(matches!(jobs[1], Job::Small(..)));
         assert!(matches!(jobs[2], Job::Large(..)));
+    }
+
+    #[test]
+    fn the_largest_blobs_are_fetched_first() {
+        let missing: BTreeMap<Sha256, u64> = [
+            (sha(1), SMALL + 10),
+            (sha(2), 50 * SMALL),
+            (sha(3), 100),
+            (sha(4), 7 * SMALL),
+        ]
+        .into();
+        let order: Vec<u64> = jobs(missing)
+            .iter()
+            .filter_map(|j| match j {
+                Job::Large(_, size) => Some(*size),
+                Job::Small(_) => None,
+            })
+            .collect();
+        assert_eq!(order, [50 * SMALL, 7 * SMALL, SMALL + 10]);
     }
 }
