@@ -663,6 +663,20 @@ mod tests {
         (0..n).map(|i| (i * 7 % 251) as u8).collect()
     }
 
+    /// What an earlier fetch of `sha` left in its part.
+    fn leave_part(store: &BlobStore, sha: &Sha256, bytes: &[u8]) {
+        let part = store.tmp_dir().join(format!("{}.part", hex(sha)));
+        fs::write(&part, bytes).expect("write part");
+    }
+
+    /// Writes `rest` to `w`, finishes it as a fetch and checks the blob.
+    fn finish_with_content(store: &BlobStore, mut w: BlobWriter, rest: &[u8], data: &[u8]) {
+        let sha = crate::server::sha256(data);
+        w.write(rest).expect("write");
+        assert_eq!(w.finish_fetched().expect("finish"), sha);
+        assert_eq!(fs::read(store.path(&sha)).expect("read"), data);
+    }
+
     #[test]
     fn fetch_resumes_from_the_part_after_a_restart() {
         let (_dir, store) = store();
@@ -735,10 +749,8 @@ mod tests {
         // A blob of exactly one staging buffer: no padding, no truncation.
         let whole = content(DIRECT_WRITE);
         let sha = crate::server::sha256(&whole);
-        let mut w = store.resume(&sha, whole.len() as u64).expect("resume");
-        w.write(&whole).expect("write");
-        assert_eq!(w.finish_fetched().expect("finish"), sha);
-        assert_eq!(fs::read(store.path(&sha)).expect("read"), whole);
+        let w = store.resume(&sha, whole.len() as u64).expect("resume");
+        finish_with_content(&store, w, &whole, &whole);
     }
 
     #[test]
@@ -746,34 +758,14 @@ mod tests {
         let (_dir, store) = store();
         let data = content(DIRECT_WRITE + 999);
         let sha = crate::server::sha256(&data);
-        let part = store.tmp_dir().join(format!("{}.part", hex(&sha)));
-        fs::write(&part, &data[..1000]).expect("write part");
-        let mut w = store.resume(&sha, data.len() as u64).expect("resume");
+        leave_part(&store, &sha, &data[..1000]);
+        let w = store.resume(&sha, data.len() as u64).expect("resume");
         assert_eq!(w.len(), 1000);
         assert!(
             w.direct.is_none(),
             "an unaligned offset cannot be written directly"
         );
-        w.write(&data[1000..]).expect("write rest");
-        assert_eq!(w.finish_fetched().expect("finish"), sha);
-        assert_eq!(fs::read(store.path(&sha)).expect("read"), data);
-    }
-
-    #[test]
-    fn a_padded_last_write_cut_off_before_its_truncation_starts_over() {
-        let (_dir, store) = store();
-        let data = content(DIRECT_ALIGN + 10);
-        let sha = crate::server::sha256(&data);
-        // What a crash between the padded write and the truncation leaves.
-        let mut padded = data.clone();
-        padded.resize(2 * DIRECT_ALIGN, 0);
-        let part = store.tmp_dir().join(format!("{}.part", hex(&sha)));
-        fs::write(&part, &padded).expect("write part");
-        let mut w = store.resume(&sha, data.len() as u64).expect("resume");
-        assert_eq!(w.len(), 0, "a part longer than the blob is not trusted");
-        w.write(&data).expect("write");
-        assert_eq!(w.finish_fetched().expect("finish"), sha);
-        assert_eq!(fs::read(store.path(&sha)).expect("read"), data);
+        finish_with_content(&store, w, &data[1000..], &data);
     }
 
     #[test]
@@ -808,14 +800,16 @@ mod tests {
     #[test]
     fn a_part_longer_than_the_blob_starts_over() {
         let (_dir, store) = store();
-        let data = content(100);
+        let data = content(DIRECT_ALIGN + 10);
         let sha = crate::server::sha256(&data);
-        let part = store.tmp_dir().join(format!("{}.part", hex(&sha)));
-        fs::write(&part, content(200)).expect("write part");
-        let mut w = store.resume(&sha, 100).expect("resume");
-        assert_eq!(w.len(), 0);
-        w.write(&data).expect("write");
-        assert_eq!(w.finish().expect("finish"), sha);
+        // Also what a crash between a padded last direct write and the
+        // truncation after it leaves.
+        let mut padded = data.clone();
+        padded.resize(2 * DIRECT_ALIGN, 0);
+        leave_part(&store, &sha, &padded);
+        let w = store.resume(&sha, data.len() as u64).expect("resume");
+        assert_eq!(w.len(), 0, "a part longer than the blob is not trusted");
+        finish_with_content(&store, w, &data, &data);
     }
 
     #[test]
