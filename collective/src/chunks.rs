@@ -1,5 +1,7 @@
 //! Reading files in chunks for the network: HTTPS response bodies
 //! (`https/body.rs`) and blob streams to other members (`tree/fetch.rs`).
+//! The buffer pool also holds the staging buffers of direct blob writes
+//! (`tree/blobs.rs`).
 //!
 //! Two costs dominated serving a file that the page cache holds, on these
 //! virtual machines, and both are avoided here:
@@ -67,7 +69,7 @@ impl BufferPool {
     }
 
     /// A buffer with room for `n` bytes, holding whatever it last held.
-    fn take(&self, n: usize) -> Vec<u8> {
+    pub fn take(&self, n: usize) -> Vec<u8> {
         let reused = self.free.lock().ok().and_then(|mut free| free.pop());
         // Returned with the length (and bytes) of its last use: a reader
         // that wants it initialized need not zero it again.
@@ -77,7 +79,8 @@ impl BufferPool {
         }
     }
 
-    fn give(&self, buf: Vec<u8>) {
+    /// Keeps `buf` for a later [`Self::take`], if the pool is not full.
+    pub fn give(&self, buf: Vec<u8>) {
         if let Ok(mut free) = self.free.lock()
             && free.len() < self.keep
         {
@@ -96,8 +99,10 @@ impl BufferPool {
     /// Idle buffers in the pool (for tests).
     #[cfg(test)]
     pub fn idle(&self) -> Vec<usize> {
-        let free = self.free.lock().map(|f| f.clone()).unwrap_or_default();
-        free.iter().map(Vec::capacity).collect()
+        self.free
+            .lock()
+            .map(|free| free.iter().map(Vec::capacity).collect())
+            .unwrap_or_default()
     }
 }
 

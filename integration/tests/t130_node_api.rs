@@ -86,6 +86,11 @@ fn api(
     Ok((status, body))
 }
 
+/// `GET whoami` on m2 with one `cohort-ids` value (`mac=...`).
+fn whoami(cluster: &Cluster, ids: &str) -> anyhow::Result<(u16, String)> {
+    api(cluster, 1, "GET", "whoami", &[("cohort-ids", ids)], None)
+}
+
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(path.parent().context("parent")?)?;
     std::fs::write(path, text)?;
@@ -168,37 +173,16 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let (code, body) = api(
-        cluster,
-        1,
-        "GET",
-        "whoami",
-        &[("cohort-ids", "mac=52:54:00:aa:00:01")],
-        None,
-    )?;
+    let (code, body) = whoami(cluster, "mac=52:54:00:aa:00:01")?;
     ensure!(
         code == 200 && body.contains("\"node\": \"n1\""),
         "{code} {body}"
     );
-    let (code, _) = api(
-        cluster,
-        1,
-        "GET",
-        "whoami",
-        &[("cohort-ids", "mac=52:54:00:ff:ff:ff")],
-        None,
-    )?;
+    let (code, _) = whoami(cluster, "mac=52:54:00:ff:ff:ff")?;
     ensure!(code == 404, "unknown MAC: {code}");
     // whoami answers from an index (nodeapi/ids.rs): a MAC that moves from
     // one node to another is found on its new node, never on its old one.
-    let (code, body) = api(
-        cluster,
-        1,
-        "GET",
-        "whoami",
-        &[("cohort-ids", "mac=52:54:00:aa:00:02")],
-        None,
-    )?;
+    let (code, body) = whoami(cluster, "mac=52:54:00:aa:00:02")?;
     ensure!(
         code == 200 && body.contains("\"node\": \"n2\""),
         "{code} {body}"
@@ -208,7 +192,7 @@ async fn scenario(cluster: &mut Cluster) -> anyhow::Result<()> {
     let shared: &Cluster = cluster;
     let moved = |mac: &'static str, want: &'static str| {
         move || {
-            let found = api(shared, 1, "GET", "whoami", &[("cohort-ids", mac)], None)
+            let found = whoami(shared, mac)
                 .ok()
                 .filter(|(code, body)| {
                     *code == 200 && body.contains(&format!("\"node\": \"{want}\""))

@@ -22,8 +22,7 @@ use std::task::{Context, Poll, ready};
 
 use hyper::body::{Bytes, Frame, SizeHint};
 
-pub use crate::chunks::BufferPool;
-use crate::chunks::ChunkRead;
+use crate::chunks::{BufferPool, ChunkRead};
 
 /// One piece of a body.
 #[derive(Debug)]

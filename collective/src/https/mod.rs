@@ -203,7 +203,7 @@ pub struct Service {
     tree: Arc<dyn TreeView>,
     /// Bytes per file read (see [`DEFAULT_CHUNK`]).
     chunk: usize,
-    buffers: Arc<body::BufferPool>,
+    buffers: Arc<crate::chunks::BufferPool>,
     /// Serves only `/public/...` and `/health` (the plain-HTTP listener):
     /// the node API is refused there.
     boot_files_only: bool,
@@ -228,7 +228,7 @@ impl Service {
             name: name.into(),
             tree,
             chunk: DEFAULT_CHUNK,
-            buffers: Arc::new(body::BufferPool::new(POOLED_BUFFERS)),
+            buffers: Arc::new(crate::chunks::BufferPool::new(POOLED_BUFFERS)),
             boot_files_only: false,
             node_api: None,
         }

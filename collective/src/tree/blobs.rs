@@ -39,12 +39,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use ring::digest::{Context, SHA256};
 use rustix::io::Errno;
+
+use crate::chunks::BufferPool;
 
 /// Bytes read per step when hashing files already on disk.
 const HASH_BUF: usize = 1 << 20;
@@ -499,7 +501,7 @@ const DIRECT_WRITE: usize = 1 << 20;
 /// Staging buffers kept for reuse: a fresh buffer per blob would be fresh
 /// memory, the very cost direct writes avoid.
 const STAGING_KEPT: usize = 32;
-static STAGING: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+static STAGING: LazyLock<BufferPool> = LazyLock::new(|| BufferPool::new(STAGING_KEPT));
 
 /// The aligned buffer of a part written with `O_DIRECT`: bytes collect
 /// here and go to the disk [`DIRECT_WRITE`] at a time, so every write but
@@ -520,24 +522,22 @@ impl Staging {
     /// Turns on `O_DIRECT` for `file` and takes a buffer; `None` where the
     /// file system has no direct I/O (tmpfs on older kernels, FUSE, ...).
     fn direct(file: &File) -> Option<Staging> {
-        use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
-        let mem = STAGING
-            .lock()
-            .ok()
-            .and_then(|mut kept| kept.pop())
-            .unwrap_or_else(|| vec![0u8; DIRECT_WRITE + DIRECT_ALIGN]);
+        let mut mem = STAGING.take(DIRECT_WRITE + DIRECT_ALIGN);
+        // Reused buffers already have this length: no zeroing then.
+        mem.resize(DIRECT_WRITE + DIRECT_ALIGN, 0);
         let at = mem.as_ptr().align_offset(DIRECT_ALIGN);
-        if at >= DIRECT_ALIGN {
-            return None;
-        }
-        let flags = fcntl_getfl(file).ok()?;
-        fcntl_setfl(file, flags | OFlags::DIRECT).ok()?;
-        Some(Staging {
+        // Built first, so a refusal below gives the buffer back (Drop).
+        let staging = Staging {
             mem,
             at,
             filled: 0,
             direct: true,
-        })
+        };
+        if at >= DIRECT_ALIGN {
+            return None;
+        }
+        set_direct(file, true).ok()?;
+        Some(staging)
     }
 
     /// Stages `data`, writing every full buffer.
@@ -557,14 +557,13 @@ impl Staging {
 
     /// Writes what is staged (padded), then cuts the file to `len` bytes.
     fn drain(&mut self, file: &mut File, len: u64) -> io::Result<()> {
-        if self.filled == 0 {
-            return Ok(());
-        }
-        let padded = self.filled.next_multiple_of(DIRECT_ALIGN);
-        let pad = self.at + self.filled..self.at + padded;
-        self.mem[pad].fill(0);
-        let n = if self.direct { padded } else { self.filled };
         let tail = self.filled;
+        let n = if self.direct {
+            tail.next_multiple_of(DIRECT_ALIGN)
+        } else {
+            tail
+        };
+        self.mem[self.at + tail..self.at + n].fill(0);
         self.write(file, n)?;
         if n != tail {
             file.set_len(len)?;
@@ -582,9 +581,7 @@ impl Staging {
                 Ok(k) => done += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if self.direct && Errno::from_io_error(&e) == Some(Errno::INVAL) => {
-                    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
-                    let flags = fcntl_getfl(&*file)?;
-                    fcntl_setfl(&*file, flags - OFlags::DIRECT)?;
+                    set_direct(file, false)?;
                     self.direct = false;
                 }
                 Err(e) => return Err(e),
@@ -597,13 +594,20 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        let mem = std::mem::take(&mut self.mem);
-        if let Ok(mut kept) = STAGING.lock()
-            && kept.len() < STAGING_KEPT
-        {
-            kept.push(mem);
-        }
+        STAGING.give(std::mem::take(&mut self.mem));
     }
+}
+
+/// Turns `O_DIRECT` on or off for `file`.
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(file)?;
+    let flags = if on {
+        flags | OFlags::DIRECT
+    } else {
+        flags - OFlags::DIRECT
+    };
+    Ok(fcntl_setfl(file, flags)?)
 }
 
 /// Writes `data` to a nameless file in `dir`, then links it as `dest`.

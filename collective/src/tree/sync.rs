@@ -470,7 +470,7 @@ const BATCH_BYTES: u64 = 2 << 20;
 /// The work for `missing`, large and small jobs interleaved so the disk
 /// (large blobs) and the CPU (many small files) are busy at once.
 fn jobs(missing: BTreeMap<Sha256, u64>) -> Vec<Job> {
-    let (small, large): (Vec<_>, Vec<_>) =
+    let (small, mut large): (Vec<_>, Vec<_>) =
         missing.into_iter().partition(|&(_, size)| size <= SMALL);
     let mut batches = Vec::new();
     let mut batch = Vec::new();
@@ -488,7 +488,6 @@ fn jobs(missing: BTreeMap<Sha256, u64>) -> Vec<Job> {
     }
     // Largest first: a big blob is one stream at a time, and one started
     // last would leave the round waiting on it alone.
-    let mut large = large;
     large.sort_by_key(|&(sha, size)| (std::cmp::Reverse(size), sha));
     let mut large = large.into_iter().map(|(sha, size)| Job::Large(sha, size));
     let mut batches = batches.into_iter();
