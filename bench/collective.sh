@@ -21,9 +21,9 @@
 #
 # Knobs, passed through the environment: COHORT_BENCH_SECS (10),
 # COHORT_BENCH_WARMUP_SECS (2), COHORT_BENCH_KILLS (10), COHORT_BENCH_NODES
-# (100000), COHORT_BENCH_TARGET (spread | leader), COHORT_BENCH_ONLY (cohort |
-# etcd), COHORT_BENCH_ETCD (etcd binary; not ETCD_*, which etcd itself reads
-# as flags). See integration/benches/collective.rs.
+# (100000), COHORT_BENCH_LEVELS (1,16,64), COHORT_BENCH_TARGET (spread |
+# leader), COHORT_BENCH_ONLY (cohort | etcd), COHORT_BENCH_ETCD (etcd
+# binary; not ETCD_*, which etcd itself reads as flags). See integration/benches/collective.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"

@@ -1,6 +1,9 @@
 //! cohort against etcd on the same machine in the same run: write rate and
 //! latency at 1, 16 and 64 concurrent clients, leader failover (SIGKILL to
 //! the next acknowledged write), and cohort's listings at 100,000 nodes.
+//! First it measures the machine's floor for one replicated write
+//! (`floor.rs`), so that a latency can be read against what the disk and
+//! the sockets alone cost.
 //!
 //! Run it with `bench/collective.sh` (installs etcd, builds the release
 //! binary; about 2 minutes on 2 cores once built). It prints figures and
@@ -23,6 +26,7 @@
 //! - COHORT_BENCH_TARGET: `spread` (default; client i talks to member
 //!   (leader + i) mod 3) or `leader` (every client talks to the leader).
 //! - COHORT_BENCH_ONLY: `cohort` or `etcd` to run one side (profiling).
+//! - COHORT_BENCH_LEVELS: client counts to measure (`1,16,64`).
 //! - COHORT_BENCH_ETCD: the etcd binary; COHORT_BIN: the cohort binary.
 
 #[path = "collective/cohort.rs"]
@@ -31,6 +35,8 @@ mod cohort;
 mod etcd;
 #[path = "collective/failover.rs"]
 mod failover;
+#[path = "collective/floor.rs"]
+mod floor;
 #[path = "collective/load.rs"]
 mod load;
 #[path = "collective/nodes.rs"]
@@ -51,7 +57,8 @@ use crate::failover::Trio;
 use crate::load::{Stats, closed_loop};
 use crate::report::{Failover, Figures, Knobs, Policy};
 
-/// Concurrency levels the issue asks for.
+/// Concurrency levels the issue asks for (COHORT_BENCH_LEVELS may pick
+/// others, e.g. one level to profile).
 const LEVELS: [usize; 3] = [1, 16, 64];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -60,6 +67,15 @@ async fn main() -> anyhow::Result<()> {
     report::header(&knobs);
     let mut figures = Figures::default();
 
+    // Before either system starts, so that nothing else runs meanwhile.
+    match tokio::task::spawn_blocking(floor::measure).await {
+        Ok(Ok(f)) => {
+            report::floor(&f);
+            figures.floor = Some(f);
+        }
+        Ok(Err(e)) => println!("floor not measured: {e:#}"),
+        Err(e) => println!("floor not measured: {e}"),
+    }
     if knobs.runs("cohort") {
         cohort_phase(&knobs, &mut figures).await;
     }
@@ -129,7 +145,7 @@ async fn run_cohort(
     // The Raft term before and after the write levels: any growth is an
     // election under load, which the timing must not cause.
     let term_before = show(&cohort.cluster.members[0].socket()).await?.term;
-    for clients in LEVELS {
+    for &clients in &knobs.levels {
         let leader = cohort.leader().await?;
         let mut writers = Vec::new();
         for n in 0..clients {
@@ -175,7 +191,7 @@ async fn run_cohort(
 }
 
 async fn run_etcd(etcd: &mut Etcd, knobs: &Knobs, figures: &mut Figures) -> anyhow::Result<()> {
-    for clients in LEVELS {
+    for &clients in &knobs.levels {
         let leader = etcd.leader().await?;
         let mut writers = Vec::new();
         for n in 0..clients {
@@ -203,6 +219,19 @@ fn env_num(name: &str, default: u64) -> anyhow::Result<u64> {
     }
 }
 
+/// COHORT_BENCH_LEVELS: comma-separated client counts, or the issue's.
+fn env_levels() -> anyhow::Result<Vec<usize>> {
+    let Ok(v) = std::env::var("COHORT_BENCH_LEVELS") else {
+        return Ok(LEVELS.to_vec());
+    };
+    v.split(',')
+        .map(|n| match n.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => anyhow::bail!("COHORT_BENCH_LEVELS={v}: use client counts like `1,16,64`"),
+        })
+        .collect()
+}
+
 impl Knobs {
     fn from_env() -> anyhow::Result<Knobs> {
         let policy = match std::env::var("COHORT_BENCH_TARGET").as_deref() {
@@ -216,6 +245,7 @@ impl Knobs {
             kills: env_num("COHORT_BENCH_KILLS", 10)? as usize,
             nodes: env_num("COHORT_BENCH_NODES", 100_000)? as usize,
             policy,
+            levels: env_levels()?,
             only: std::env::var("COHORT_BENCH_ONLY")
                 .ok()
                 .filter(|s| !s.is_empty()),

@@ -47,6 +47,35 @@ fn total_cpu(pids: &[u32]) -> Duration {
     pids.iter().filter_map(|p| cpu_time(*p)).sum()
 }
 
+/// Context switches (voluntary and not) of every thread of process `pid`
+/// so far: each is a thread going to sleep or being put aside, and on a
+/// virtual machine the wake-up that ends it is dear. Threads that exit in
+/// the window take their count with them, so this is a lower bound.
+fn switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    let mut sum = 0;
+    for task in tasks.flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        for line in status.lines() {
+            if let Some(n) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                sum += n.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    sum
+}
+
+fn total_switches(pids: &[u32]) -> u64 {
+    pids.iter().map(|p| switches(*p)).sum()
+}
+
 /// What one concurrency level measured.
 pub struct Stats {
     /// Acknowledged writes in the window.
@@ -59,6 +88,8 @@ pub struct Stats {
     pub server_cpu: Duration,
     /// CPU this process (the clients) used during the window.
     pub client_cpu: Duration,
+    /// Context switches of the members' threads during the window.
+    pub server_switches: u64,
     /// Per-write latencies in microseconds, sorted.
     latencies_us: Vec<u32>,
 }
@@ -71,6 +102,11 @@ impl Stats {
     /// Members' CPU per acknowledged write.
     pub fn server_cpu_per_write(&self) -> Duration {
         self.server_cpu / u32::try_from(self.ops.max(1)).unwrap_or(u32::MAX)
+    }
+
+    /// Members' context switches per acknowledged write.
+    pub fn server_switches_per_write(&self) -> f64 {
+        self.server_switches as f64 / self.ops.max(1) as f64
     }
 
     /// Members' CPU as a number of busy cores.
@@ -117,10 +153,12 @@ pub async fn closed_loop<W: Writer>(
         let me = std::process::id();
         tokio::time::sleep_until(start.into()).await;
         let (server0, client0) = (total_cpu(&pids), total_cpu(&[me]));
+        let switches0 = total_switches(&pids);
         tokio::time::sleep_until(end.into()).await;
         (
             total_cpu(&pids).saturating_sub(server0),
             total_cpu(&[me]).saturating_sub(client0),
+            total_switches(&pids).saturating_sub(switches0),
         )
     });
     let mut tasks = tokio::task::JoinSet::new();
@@ -168,6 +206,7 @@ pub async fn closed_loop<W: Writer>(
         window,
         server_cpu: Duration::ZERO,
         client_cpu: Duration::ZERO,
+        server_switches: 0,
         latencies_us: Vec::new(),
     };
     while let Some(joined) = tasks.join_next().await {
@@ -188,8 +227,9 @@ pub async fn closed_loop<W: Writer>(
             }
         }
     }
-    if let Ok((server, client)) = cpu.await {
+    if let Ok((server, client, switches)) = cpu.await {
         (stats.server_cpu, stats.client_cpu) = (server, client);
+        stats.server_switches = switches;
     }
     stats.latencies_us.sort_unstable();
     stats

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::failover::{ATTEMPT_TIMEOUT, TICK, median_max};
+use crate::floor::Floor;
 use crate::load::{Stats, VALUE_LEN};
 use crate::nodes::Listings;
 
@@ -33,6 +34,8 @@ pub struct Knobs {
     pub kills: usize,
     pub nodes: usize,
     pub policy: Policy,
+    /// Concurrency levels to measure, in order.
+    pub levels: Vec<usize>,
     /// `cohort` or `etcd` to run one side only.
     pub only: Option<String>,
 }
@@ -54,6 +57,7 @@ pub struct Figures {
     pub cohort_failover: Option<Failover>,
     pub etcd_failover: Option<Failover>,
     pub nodes: Option<(Duration, Listings)>,
+    pub floor: Option<Floor>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -111,9 +115,10 @@ pub fn level(system: &str, clients: usize, s: &Stats) {
         ms(s.percentile(99.0))
     );
     println!(
-        "                    CPU: members {:.2} cores ({:.0} us per write), clients {:.2} cores",
+        "                    CPU: members {:.2} cores ({:.0} us and {:.1} context switches per write), clients {:.2} cores",
         s.server_cores(),
         s.server_cpu_per_write().as_secs_f64() * 1e6,
+        s.server_switches_per_write(),
         s.client_cores()
     );
     if s.errors > 0 {
@@ -233,9 +238,11 @@ pub fn summary(k: &Knobs, f: &Figures) {
 /// members' CPU per write bounds the rate once the cores are full.
 fn cpu_table(f: &Figures) {
     println!(
-        "\nCPU        |   cohort members    |    etcd members     | cohort/etcd | clients' cores"
+        "\nCPU        |   cohort members    |    etcd members     | cohort/etcd | clients' cores | switches/write"
     );
-    println!("clients    |  cores  us/write    |  cores  us/write    |  us/write   | cohort  etcd");
+    println!(
+        "clients    |  cores  us/write    |  cores  us/write    |  us/write   | cohort  etcd   | cohort  etcd"
+    );
     for (clients, c) in &f.cohort_writes {
         let e = f
             .etcd_writes
@@ -243,17 +250,43 @@ fn cpu_table(f: &Figures) {
             .find(|(n, _)| n == clients)
             .map(|(_, s)| s);
         let us = |s: &Stats| s.server_cpu_per_write().as_secs_f64() * 1e6;
-        let (ec, eu, ecl) = e.map_or((0.0, 0.0, 0.0), |s| {
-            (s.server_cores(), us(s), s.client_cores())
+        let (ec, eu, ecl, es) = e.map_or((0.0, 0.0, 0.0, 0.0), |s| {
+            (
+                s.server_cores(),
+                us(s),
+                s.client_cores(),
+                s.server_switches_per_write(),
+            )
         });
         println!(
-            "{clients:>10} | {:>6.2} {:>9.0}    | {ec:>6.2} {eu:>9.0}    | {:>10}  | {:>6.2} {ecl:>5.2}",
+            "{clients:>10} | {:>6.2} {:>9.0}    | {ec:>6.2} {eu:>9.0}    | {:>10}  | {:>6.2} {ecl:>5.2}   | {:>6.1} {es:>5.1}",
             c.server_cores(),
             us(c),
             ratio(us(c), eu),
-            c.client_cores()
+            c.client_cores(),
+            c.server_switches_per_write()
         );
     }
+}
+
+/// The machine's floor for one replicated write (see `floor.rs`).
+pub fn floor(f: &Floor) {
+    println!(
+        "floor of this machine (medians): {} B append + fdatasync {:.0} us, loopback TCP round trip {:.0} us, \
+         unix socket round trip {:.0} us",
+        crate::floor::MESSAGE,
+        us(f.append_sync),
+        us(f.tcp_round_trip),
+        us(f.unix_round_trip)
+    );
+    println!(
+        "  lowest p50 of a 3-member commit at 1 client (client round trip + follower round trip + append): {:.0} us",
+        us(f.commit())
+    );
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
 }
 
 /// The issue's goals, stated as figures (printed, never asserted).
@@ -264,6 +297,20 @@ fn goals(f: &Figures) {
             let r = c.rate() / e.rate().max(f64::MIN_POSITIVE);
             let verdict = if r >= 2.0 { "met" } else { "short" };
             println!("  writes >= 2x etcd at {clients:>2} clients: {r:.2}x ({verdict})");
+            // One client waits for each write before the next: its rate is
+            // 1 / latency, so 2x the rate means half of etcd's latency.
+            if *clients == 1 {
+                let needed = e.percentile(50.0) / 2;
+                let floor = f.floor.as_ref().map_or(String::new(), |fl| {
+                    format!(", the machine's floor {:.0} us", us(fl.commit()))
+                });
+                println!(
+                    "    at 1 client that needs a p50 of {:.0} us: cohort has {:.0} us, etcd {:.0} us{floor}",
+                    us(needed),
+                    us(c.percentile(50.0)),
+                    us(e.percentile(50.0)),
+                );
+            }
         }
     }
     if let Some(Failover(c)) = &f.cohort_failover {
