@@ -5,12 +5,17 @@
 //! covers all writes made before it started, so all of theirs), then
 //! completes them. While one round syncs, later waiters pile up and share
 //! the next round. A plain thread rather than a tokio task: `persist` blocks
-//! in `fsync` for milliseconds, and openraft's `LogFlushed` callback and
-//! tokio's oneshot sender are both callable from any thread.
+//! in `fsync`, and openraft's `LogFlushed` callback and tokio's oneshot
+//! sender are both callable from any thread.
 //!
-//! Alternative rejected: syncing inside `append` before returning. openraft
-//! 0.9 awaits `append` in its core loop, so every fsync would stall
-//! heartbeats, vote handling and replication for its duration.
+//! openraft 0.9.25 itself waits for the callback of an append before its
+//! core does anything else (`RaftCore::append_to_log` awaits it), replication
+//! of that entry included, so this thread does not let the core run on
+//! during a sync; what it spares is a tokio worker thread blocked in
+//! `fsync`, with every task queued on it. Rejected after measuring (bench
+//! /collective.sh, two alternating runs, 2026-12-06): syncing inside
+//! `append` under `block_in_place`, which was as fast at best and up to a
+//! fifth slower.
 
 use std::io;
 use std::sync::Arc;
