@@ -152,7 +152,9 @@ impl Cluster {
                     let s = show(&first).await.ok()?;
                     let voters_ok =
                         s.members.iter().filter(|m| m.role == "voter").count() == voters;
-                    let all = s.members.len() == want && s.members.iter().all(|m| m.reachable);
+                    // `joining`: Raft does not hold it in its invited role yet.
+                    let all = s.members.len() == want
+                        && s.members.iter().all(|m| m.reachable && !m.joining);
                     (voters_ok && all && s.members.iter().any(|m| m.leader)).then_some(())
                 }
             },

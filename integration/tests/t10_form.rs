@@ -23,6 +23,11 @@ async fn t10_three_voters_and_a_nonvoter_accept_writes_everywhere() -> anyhow::R
             ("m4", "nonvoter")
         ]
     );
+    // Formed: Raft holds every member in the role it was invited for.
+    for m in &status.members {
+        assert!(!m.joining, "{} still joining: {m:?}", m.name);
+        assert_eq!(m.intended_role, m.role, "{}", m.name);
+    }
 
     let mut c = connect(&cluster.members[0].socket()).await?;
     c.write(WriteRequest {

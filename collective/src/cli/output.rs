@@ -213,7 +213,7 @@ pub fn collective_text(status: &CollectiveStatus) -> String {
     for m in sorted_members(status) {
         rows.push([
             m.name.clone(),
-            m.role.clone(),
+            role_cell(m),
             yes_no(m.leader).to_owned(),
             yes_no(m.reachable).to_owned(),
             last_contact(m.last_contact_ms),
@@ -247,6 +247,17 @@ pub fn collective_text(status: &CollectiveStatus) -> String {
     out
 }
 
+/// What Raft counts it as, or, while it is still joining, what it joined
+/// for: "voter (joining)" reads right next to a quorum line that does not
+/// count it yet.
+fn role_cell(m: &MemberState) -> String {
+    if m.joining {
+        format!("{} (joining)", m.intended_role)
+    } else {
+        m.role.clone()
+    }
+}
+
 fn sorted_members(status: &CollectiveStatus) -> Vec<&MemberState> {
     let mut members: Vec<&MemberState> = status.members.iter().collect();
     members.sort_by(|a, b| natural_cmp(&a.name, &b.name));
@@ -261,6 +272,8 @@ pub fn collective_json(status: &CollectiveStatus) -> serde_json::Value {
             serde_json::json!({
                 "name": m.name,
                 "role": m.role,
+                "joining": m.joining,
+                "intended_role": m.intended_role,
                 "leader": m.leader,
                 "reachable": m.reachable,
                 "last_contact_ms": m.last_contact_ms,

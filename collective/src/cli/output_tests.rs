@@ -221,6 +221,8 @@ fn member(name: &str, role: &str, leader: bool, contact: Option<u64>) -> MemberS
         lag: if leader { 0 } else { 3 },
         addresses: vec![format!("{name}:13001")],
         https_addresses: vec![format!("{name}:8443")],
+        joining: false,
+        intended_role: role.into(),
     }
 }
 
@@ -247,6 +249,26 @@ fn collective_table_is_aligned() {
          mgt10  nonvoter  no      yes        2s ago        1042     3\n\
          quorum: 2 of 2 voters reachable; raft term 7\n"
     );
+}
+
+#[test]
+fn a_joining_member_shows_the_role_it_joined_for() {
+    let mut s = status();
+    // Invited as a voter; Raft still has it as a non-voter catching up.
+    s.members[2].role = "nonvoter".into();
+    s.members[2].intended_role = "voter".into();
+    s.members[2].joining = true;
+    let text = collective_text(&s);
+    assert!(
+        text.contains("mgt10  voter (joining)  no"),
+        "the table should say it joins as a voter:\n{text}"
+    );
+    assert!(text.ends_with("quorum: 2 of 2 voters reachable; raft term 7\n"));
+    let json = collective_json(&s);
+    assert_eq!(json[2]["role"], "nonvoter");
+    assert_eq!(json[2]["intended_role"], "voter");
+    assert_eq!(json[2]["joining"], true);
+    assert_eq!(json[0]["joining"], false);
 }
 
 #[test]

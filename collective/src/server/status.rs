@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use cohort_proto::{CollectiveStatus, MemberState, PeerStatus};
-use cohort_state::MemberRecord;
+use cohort_state::{MemberRecord, MemberRole};
 use cohort_store::MemberNode;
 use tonic::Status;
 
@@ -17,6 +17,8 @@ pub async fn collective_status(
     let metrics = member.core().raft.metrics().borrow().clone();
     let membership = metrics.membership_config.membership().clone();
     let voter_ids: Vec<u64> = membership.voter_ids().collect();
+    let raft_ids: Vec<u64> = membership.nodes().map(|(id, _)| *id).collect();
+    let members = with_raft_only(members, membership.nodes(), &voter_ids);
     let leader_last = if metrics.current_leader == Some(member.raft_id) {
         metrics.last_log_index.unwrap_or(0)
     } else {
@@ -53,12 +55,22 @@ pub async fn collective_status(
             probe.as_ref().map_or(0, |p| p.applied_index)
         };
         let voter = voter_ids.contains(&record.raft_id);
+        let in_raft = raft_ids.contains(&record.raft_id);
+        let joining = match record.role {
+            MemberRole::Voter => !voter,
+            MemberRole::NonVoter => !in_raft,
+        };
         out.voters += u64::from(voter);
         out.voters_reachable += u64::from(voter && reachable);
         out.members.push(MemberState {
             name: record.name.clone(),
             raft_id: record.raft_id,
-            role: if voter { "voter" } else { "nonvoter" }.to_owned(),
+            role: role_word(if voter {
+                MemberRole::Voter
+            } else {
+                MemberRole::NonVoter
+            })
+            .to_owned(),
             leader: metrics.current_leader == Some(record.raft_id),
             reachable,
             last_contact_ms: if own {
@@ -77,7 +89,102 @@ pub async fn collective_status(
             },
             addresses: record.addresses.clone(),
             https_addresses: record.https_addresses.clone(),
+            joining,
+            intended_role: role_word(record.role).to_owned(),
         });
     }
     Ok(out)
+}
+
+fn role_word(role: MemberRole) -> &'static str {
+    match role {
+        MemberRole::Voter => "voter",
+        MemberRole::NonVoter => "nonvoter",
+    }
+}
+
+/// Adds the members Raft has that the member table does not list yet: a
+/// fresh collective's founder, or a joiner, between Raft taking it in and
+/// its own record committing (a few hundred milliseconds). Without them,
+/// `collective show` right after `cohort serve` printed an empty table and
+/// "0 of 0 voters", while Raft counted one. Their row carries Raft's own
+/// address for them; a name the table already holds is left alone.
+fn with_raft_only<'a>(
+    mut members: BTreeMap<String, MemberRecord>,
+    raft_nodes: impl Iterator<Item = (&'a u64, &'a MemberNode)>,
+    voter_ids: &[u64],
+) -> BTreeMap<String, MemberRecord> {
+    for (id, node) in raft_nodes {
+        let listed = members.values().any(|r| r.raft_id == *id);
+        if listed || members.contains_key(&node.name) {
+            continue;
+        }
+        let role = if voter_ids.contains(id) {
+            MemberRole::Voter
+        } else {
+            MemberRole::NonVoter
+        };
+        members.insert(
+            node.name.clone(),
+            MemberRecord {
+                name: node.name.clone(),
+                raft_id: *id,
+                addresses: vec![node.addr.clone()],
+                https_addresses: Vec::new(),
+                role,
+                ca_cert_der: Vec::new(),
+                ssh_ca_public: String::new(),
+            },
+        );
+    }
+    members
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str) -> MemberNode {
+        MemberNode {
+            name: name.to_owned(),
+            addr: format!("{name}.example:4001"),
+        }
+    }
+
+    fn record(name: &str, raft_id: u64) -> MemberRecord {
+        MemberRecord {
+            name: name.to_owned(),
+            raft_id,
+            addresses: vec!["listed:4001".to_owned()],
+            https_addresses: vec!["listed:4443".to_owned()],
+            role: MemberRole::Voter,
+            ca_cert_der: vec![1],
+            ssh_ca_public: "ssh-ed25519 AAAA".to_owned(),
+        }
+    }
+
+    #[test]
+    fn raft_members_missing_from_the_table_are_shown_with_raft_roles() {
+        let raft = [(1, node("m1")), (2, node("m2")), (3, node("m3"))];
+        let table = BTreeMap::from([("m1".to_owned(), record("m1", 1))]);
+        let shown = with_raft_only(table, raft.iter().map(|(i, n)| (i, n)), &[1, 2]);
+        let names: Vec<&str> = shown.keys().map(String::as_str).collect();
+        assert_eq!(names, ["m1", "m2", "m3"]);
+        // The table's own record is untouched.
+        assert_eq!(shown["m1"], record("m1", 1));
+        assert_eq!(shown["m2"].role, MemberRole::Voter);
+        assert_eq!(shown["m2"].addresses, ["m2.example:4001"]);
+        assert_eq!(shown["m3"].role, MemberRole::NonVoter);
+    }
+
+    #[test]
+    fn a_name_the_table_holds_under_another_raft_id_is_left_alone() {
+        // m2 rejoined under a new Raft id: Raft still lists the old one
+        // until the reconciler removes it.
+        let raft = [(2, node("m2")), (5, node("m2"))];
+        let table = BTreeMap::from([("m2".to_owned(), record("m2", 5))]);
+        let shown = with_raft_only(table, raft.iter().map(|(i, n)| (i, n)), &[2, 5]);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown["m2"].raft_id, 5);
+    }
 }
