@@ -152,9 +152,12 @@ impl Cluster {
                     let s = show(&first).await.ok()?;
                     let voters_ok =
                         s.members.iter().filter(|m| m.role == "voter").count() == voters;
-                    // `joining`: Raft does not hold it in its invited role yet.
+                    // `joining`: Raft does not hold it in its invited role
+                    // yet, or its own record has not committed.
                     let all = s.members.len() == want
-                        && s.members.iter().all(|m| m.reachable && !m.joining);
+                        && s.members
+                            .iter()
+                            .all(|m| m.reachable && !m.joining && !m.leaving);
                     (voters_ok && all && s.members.iter().any(|m| m.leader)).then_some(())
                 }
             },

@@ -94,6 +94,18 @@ async fn t15_remote_admin_needs_a_token_and_a_role() -> anyhow::Result<()> {
         .await
         .expect_err("refused");
     assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    // The tree sync writes the bundle from the member table on its own
+    // time after the member's record commits: wait for it, as a remote
+    // admin would wait for a member to serve it.
+    let bundle = cluster.members[0]
+        .data_dir
+        .join("tree/public/site/tls/ca-bundle.pem");
+    cohort_integration::wait_for(
+        "m1 to write its CA bundle into the tree",
+        std::time::Duration::from_secs(20),
+        || async { bundle.exists().then_some(()) },
+    )
+    .await?;
     cli_remote(&cluster, &monitor, &operator)
 }
 

@@ -249,10 +249,12 @@ pub fn collective_text(status: &CollectiveStatus) -> String {
 
 /// What Raft counts it as, or, while it is still joining, what it joined
 /// for: "voter (joining)" reads right next to a quorum line that does not
-/// count it yet.
+/// count it yet; "voter (leaving)" for a removed member Raft still counts.
 fn role_cell(m: &MemberState) -> String {
     if m.joining {
         format!("{} (joining)", m.intended_role)
+    } else if m.leaving {
+        format!("{} (leaving)", m.role)
     } else {
         m.role.clone()
     }
@@ -273,6 +275,7 @@ pub fn collective_json(status: &CollectiveStatus) -> serde_json::Value {
                 "name": m.name,
                 "role": m.role,
                 "joining": m.joining,
+                "leaving": m.leaving,
                 "intended_role": m.intended_role,
                 "leader": m.leader,
                 "reachable": m.reachable,

@@ -222,6 +222,7 @@ fn member(name: &str, role: &str, leader: bool, contact: Option<u64>) -> MemberS
         addresses: vec![format!("{name}:13001")],
         https_addresses: vec![format!("{name}:8443")],
         joining: false,
+        leaving: false,
         intended_role: role.into(),
     }
 }
@@ -269,6 +270,19 @@ fn a_joining_member_shows_the_role_it_joined_for() {
     assert_eq!(json[2]["intended_role"], "voter");
     assert_eq!(json[2]["joining"], true);
     assert_eq!(json[0]["joining"], false);
+    assert_eq!(json[0]["leaving"], false);
+}
+
+#[test]
+fn a_removed_member_raft_still_counts_shows_leaving() {
+    let mut s = status();
+    s.members[0].leaving = true;
+    let text = collective_text(&s);
+    assert!(
+        text.contains("mgt2   voter (leaving)  no"),
+        "the table should say it is leaving:\n{text}"
+    );
+    assert_eq!(collective_json(&s)[1]["leaving"], true);
 }
 
 #[test]
