@@ -107,6 +107,6 @@ pub(super) fn spell_like(name: &str, suggestion: &'static str) -> String {
 pub(super) fn hint(name: &str, suggestion: &Option<&'static str>) -> String {
     match suggestion {
         Some(s) => format!("did you mean {:?}?", spell_like(name, s)),
-        None => "see the attribute list for valid names".to_owned(),
+        None => "`cohort attributes` lists the valid names".to_owned(),
     }
 }

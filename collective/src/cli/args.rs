@@ -152,6 +152,8 @@ pub enum Command {
     GroupRename(RenameArgs),
     #[command(name = "nodedeploy")]
     NodeDeploy(NodeDeployArgs),
+    #[command(name = "attributes")]
+    Attributes(super::attributes::AttributesArgs),
     #[command(subcommand)]
     Collective(CollectiveCommand),
     #[command(subcommand)]

@@ -40,6 +40,7 @@
 //! ends the command quietly.
 
 mod args;
+mod attributes;
 mod client;
 mod collective;
 mod deploy;
@@ -168,6 +169,7 @@ pub async fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::GroupRemove(a) => groups::remove(a, &mut ctx).await,
         Command::GroupRename(a) => groups::rename(a, &mut ctx).await,
         Command::NodeDeploy(a) => deploy::run(a, &mut ctx).await,
+        Command::Attributes(a) => attributes::run(&a, ctx.out),
         Command::Collective(c) => collective::run(c, &mut ctx).await,
         Command::User(c) => user::run(c, &mut ctx).await,
         Command::Tree(c) => tree::run(c, &mut ctx).await,

@@ -35,7 +35,10 @@ fn check_unknown(name: &str, meant: Option<&str>) {
     );
     match meant {
         Some(m) => assert!(msg.contains(&format!("did you mean {m:?}?")), "{msg}"),
-        None => assert!(msg.contains("see the attribute list"), "{msg}"),
+        None => assert!(
+            msg.contains("`cohort attributes` lists the valid names"),
+            "{msg}"
+        ),
     }
 }
 

@@ -116,7 +116,7 @@ fn unknown_messages_read_well() {
         ),
         (
             "foo.bar",
-            r#"unknown attribute "foo.bar" (see the attribute list for valid names)"#,
+            r#"unknown attribute "foo.bar" (`cohort attributes` lists the valid names)"#,
         ),
     ] {
         assert_eq!(resolve(name).unwrap_err().to_string(), msg);
