@@ -58,17 +58,17 @@ pub async fn collective_status(
             probe.as_ref().map_or(0, |p| p.applied_index)
         };
         let voter = voter_ids.contains(&record.raft_id);
+        let raft_role = if voter {
+            MemberRole::Voter
+        } else {
+            MemberRole::NonVoter
+        };
         out.voters += u64::from(voter);
         out.voters_reachable += u64::from(voter && reachable);
         out.members.push(MemberState {
             name: record.name.clone(),
             raft_id: record.raft_id,
-            role: role_word(if voter {
-                MemberRole::Voter
-            } else {
-                MemberRole::NonVoter
-            })
-            .to_owned(),
+            role: role_word(raft_role).to_owned(),
             leader: metrics.current_leader == Some(record.raft_id),
             reachable,
             last_contact_ms: if own {

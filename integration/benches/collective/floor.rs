@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::failover::median_max;
+
 /// Samples per figure: enough for a steady median, a second or two each.
 const SAMPLES: usize = 2000;
 /// Bytes per append and per message: about one small admin write.
@@ -45,11 +47,6 @@ pub fn measure() -> anyhow::Result<Floor> {
     })
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or_default()
-}
-
 /// A `MESSAGE`-byte write and `fdatasync`, appended to a preallocated file
 /// in the directory the members' data goes to (as etcd preallocates its
 /// WAL segments, so no sync pays for a size change).
@@ -72,7 +69,7 @@ fn append_sync() -> anyhow::Result<Duration> {
             file.sync_data()?;
             times.push(t.elapsed());
         }
-        Ok::<_, std::io::Error>(median(times))
+        Ok::<_, std::io::Error>(median_max(&times).0)
     })();
     let _ = std::fs::remove_file(&path);
     Ok(result?)
@@ -114,7 +111,7 @@ fn ping_pong<S: Read + Write + Send + 'static>(
         return Err(e.into());
     }
     echoed?;
-    Ok(median(times))
+    Ok(median_max(&times).0)
 }
 
 fn round_trips_tcp() -> anyhow::Result<Duration> {

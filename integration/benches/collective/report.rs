@@ -117,7 +117,7 @@ pub fn level(system: &str, clients: usize, s: &Stats) {
     println!(
         "                    CPU: members {:.2} cores ({:.0} us and {:.1} context switches per write), clients {:.2} cores",
         s.server_cores(),
-        s.server_cpu_per_write().as_secs_f64() * 1e6,
+        us(s.server_cpu_per_write()),
         s.server_switches_per_write(),
         s.client_cores()
     );
@@ -249,11 +249,11 @@ fn cpu_table(f: &Figures) {
             .iter()
             .find(|(n, _)| n == clients)
             .map(|(_, s)| s);
-        let us = |s: &Stats| s.server_cpu_per_write().as_secs_f64() * 1e6;
+        let per_write = |s: &Stats| us(s.server_cpu_per_write());
         let (ec, eu, ecl, es) = e.map_or((0.0, 0.0, 0.0, 0.0), |s| {
             (
                 s.server_cores(),
-                us(s),
+                per_write(s),
                 s.client_cores(),
                 s.server_switches_per_write(),
             )
@@ -261,8 +261,8 @@ fn cpu_table(f: &Figures) {
         println!(
             "{clients:>10} | {:>6.2} {:>9.0}    | {ec:>6.2} {eu:>9.0}    | {:>10}  | {:>6.2} {ecl:>5.2}   | {:>6.1} {es:>5.1}",
             c.server_cores(),
-            us(c),
-            ratio(us(c), eu),
+            per_write(c),
+            ratio(per_write(c), eu),
             c.client_cores(),
             c.server_switches_per_write()
         );
